@@ -1,0 +1,83 @@
+#pragma once
+// The device SDK: what a device author implements. A device compiles a Model
+// into an ICompiledModel, which creates synchronous requests. The core wraps
+// every sync request in the async machinery (queue, workers, callbacks, state
+// machine), so devices never create threads for async work.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "autosched/model.hpp"
+#include "autosched/properties.hpp"
+#include "autosched/tensor.hpp"
+
+namespace autosched::plugin {
+
+// Static ordering class used by AUTO (discrete GPU > integrated GPU > accelerator > CPU).
+enum class DeviceClass { discrete_gpu, integrated_gpu, accelerator, cpu, reference, virtual_device };
+const char* to_string(DeviceClass c) noexcept;
+
+// One synchronous inference context. Used by one thread at a time (the core
+// guarantees it); cancel() may be called from another thread during infer().
+class ISyncInferRequest {
+ public:
+  virtual ~ISyncInferRequest() = default;
+  // Runs one inference. `inputs` are in model-input order with concrete shapes
+  // (already checked against the model). `outputs` are in model-output order
+  // and pre-allocated when the output shape is static; otherwise the device
+  // calls set_shape() on them. Failures throw Error (device_failure, cancelled, ...).
+  virtual void infer(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) = 0;
+  // Best-effort request to stop a running infer(), which should then throw
+  // Error(cancelled). Default: the run completes normally.
+  virtual void cancel() {}
+};
+
+class ICompiledModel {
+ public:
+  virtual ~ICompiledModel() = default;
+  virtual std::unique_ptr<ISyncInferRequest> create_sync_request() = 0;
+  // How many requests can run at once (streams / parallel slots); the core
+  // starts this many async workers for the compiled model.
+  virtual unsigned num_parallel_requests() const = 0;
+  // Called once on each async worker thread before it runs requests
+  // (thread pinning, per-thread runtime set-up). `worker` < num_parallel_requests().
+  virtual void on_worker_start(unsigned worker) { (void)worker; }
+  // Readable properties; throws Error(not_found) listing supported names.
+  // Must answer at least optimal_number_of_infer_requests and execution_devices.
+  virtual std::string get_property(const std::string& name) const = 0;
+  virtual const Model& model() const = 0;
+};
+
+// Gives devices that compose others (AUTO, MULTI) access to their peers.
+class IDeviceLookup;
+
+class IDevice {
+ public:
+  virtual ~IDevice() = default;
+  virtual std::string name() const = 0;  // "REF", "CPU", "OCL.0", "SIM.fast_gpu"
+  // Other names this device answers to ("GPU", "GPU.0").
+  virtual std::vector<std::string> aliases() const { return {}; }
+  virtual DeviceClass device_class() const = 0;
+  // e.g. {"FP32", "BF16", "INT8"}
+  virtual std::vector<std::string> capabilities() const = 0;
+  // Names of the nodes of `model` this device can run.
+  virtual std::set<std::string> query_model(const Model& model) const = 0;
+  // Compiles; throws Error (unsupported, device_failure, invalid_argument for a bad property).
+  // Thread-safe: may be called concurrently.
+  virtual std::shared_ptr<ICompiledModel> compile(const Model& model, const Properties& properties) = 0;
+  // Device-level readable properties (device_full_name, device_capabilities,
+  // supported_properties, ...); throws Error(not_found) listing supported names.
+  virtual std::string get_property(const std::string& name) const;
+  virtual std::vector<std::string> supported_properties() const;
+};
+
+class IDeviceLookup {
+ public:
+  virtual ~IDeviceLookup() = default;
+  // Concrete and virtual devices known to this Core; nullptr when absent.
+  virtual std::shared_ptr<IDevice> find_device(const std::string& name) const = 0;
+  virtual std::vector<std::shared_ptr<IDevice>> devices() const = 0;
+};
+
+}  // namespace autosched::plugin

@@ -1,0 +1,90 @@
+#pragma once
+// Typed property keys with string forms. Properties travel as a map of
+// name → string so that the CLI and JSON config files can set them; the typed
+// keys below convert both ways. Setting an unknown key or a bad value raises
+// Error(invalid_argument) naming the key, the value and what is allowed.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autosched/element_type.hpp"
+#include "autosched/error.hpp"
+
+namespace autosched {
+
+using Properties = std::map<std::string, std::string>;
+
+enum class PerformanceMode { LATENCY, THROUGHPUT, CUMULATIVE_THROUGHPUT };
+enum class Priority { LOW, MEDIUM, HIGH };
+enum class LogLevel { trace, debug, info, warn, error, off };
+
+// String forms. Parsers throw Error(invalid_argument) listing the valid names.
+std::string to_property_string(PerformanceMode v);
+std::string to_property_string(Priority v);
+std::string to_property_string(LogLevel v);
+std::string to_property_string(ElementType v);
+std::string to_property_string(bool v);
+std::string to_property_string(std::int64_t v);
+std::string to_property_string(double v);
+std::string to_property_string(const std::string& v);
+std::string to_property_string(const std::vector<std::string>& v);  // comma separated
+inline std::string to_property_string(int v) { return to_property_string(std::int64_t(v)); }
+inline std::string to_property_string(unsigned v) { return to_property_string(std::int64_t(v)); }
+inline std::string to_property_string(const char* v) { return std::string(v); }
+
+template <class T> T from_property_string(const std::string& key, const std::string& text);
+
+// A read-write property key: `key(value)` makes a map entry, `key.name` is the string name.
+template <class T> struct Property {
+  const char* name;
+  std::pair<const std::string, std::string> operator()(const T& value) const {
+    return {name, to_property_string(value)};
+  }
+};
+// A property that can only be read (get_property).
+template <class T> struct ReadOnlyProperty {
+  const char* name;
+};
+
+namespace hint {
+inline constexpr Property<PerformanceMode> performance_mode{"performance_mode"};
+inline constexpr Property<std::int64_t> num_requests{"num_requests"};
+inline constexpr Property<double> latency_budget_ms{"latency_budget_ms"};
+inline constexpr Property<ElementType> inference_precision{"inference_precision"};
+inline constexpr Property<Priority> model_priority{"model_priority"};
+}  // namespace hint
+
+inline constexpr Property<std::int64_t> num_streams{"num_streams"};
+inline constexpr Property<std::int64_t> inference_num_threads{"inference_num_threads"};
+inline constexpr Property<bool> enable_cpu_pinning{"enable_cpu_pinning"};
+inline constexpr Property<bool> enable_hyper_threading{"enable_hyper_threading"};
+inline constexpr Property<std::string> cache_dir{"cache_dir"};
+inline constexpr Property<bool> enable_startup_fallback{"enable_startup_fallback"};
+inline constexpr Property<bool> enable_runtime_fallback{"enable_runtime_fallback"};
+inline constexpr Property<std::string> schedule_policy{"schedule_policy"};
+inline constexpr Property<std::vector<std::string>> device_priorities{"device_priorities"};
+inline constexpr Property<LogLevel> log_level{"log_level"};
+inline constexpr Property<std::vector<std::string>> sim_profiles{"sim_profiles"};
+inline constexpr Property<std::int64_t> ocl_compute_units{"ocl_compute_units"};
+
+inline constexpr ReadOnlyProperty<std::vector<std::string>> execution_devices{"execution_devices"};
+inline constexpr ReadOnlyProperty<std::int64_t> optimal_number_of_infer_requests{
+    "optimal_number_of_infer_requests"};
+inline constexpr ReadOnlyProperty<std::vector<std::string>> supported_properties{"supported_properties"};
+inline constexpr ReadOnlyProperty<std::string> device_full_name{"device_full_name"};
+inline constexpr ReadOnlyProperty<std::vector<std::string>> device_capabilities{"device_capabilities"};
+
+// Checks that every key is known and writable and every value parses; throws
+// Error(invalid_argument) naming the first bad key/value and the allowed values.
+void validate_properties(const Properties& props);
+// All known property names (read-write and read-only).
+std::vector<std::string> known_property_names();
+// Typed read with a default when absent; throws on a bad value.
+template <class T> T get_or(const Properties& props, const Property<T>& key, const T& fallback) {
+  auto it = props.find(key.name);
+  return it == props.end() ? fallback : from_property_string<T>(key.name, it->second);
+}
+
+}  // namespace autosched
