@@ -35,6 +35,16 @@ inline std::string to_property_string(unsigned v) { return to_property_string(st
 inline std::string to_property_string(const char* v) { return std::string(v); }
 
 template <class T> T from_property_string(const std::string& key, const std::string& text);
+template <> PerformanceMode from_property_string<PerformanceMode>(const std::string&, const std::string&);
+template <> Priority from_property_string<Priority>(const std::string&, const std::string&);
+template <> LogLevel from_property_string<LogLevel>(const std::string&, const std::string&);
+template <> ElementType from_property_string<ElementType>(const std::string&, const std::string&);
+template <> bool from_property_string<bool>(const std::string&, const std::string&);
+template <> std::int64_t from_property_string<std::int64_t>(const std::string&, const std::string&);
+template <> double from_property_string<double>(const std::string&, const std::string&);
+template <> std::string from_property_string<std::string>(const std::string&, const std::string&);
+template <>
+std::vector<std::string> from_property_string<std::vector<std::string>>(const std::string&, const std::string&);
 
 // A read-write property key: `key(value)` makes a map entry, `key.name` is the string name.
 template <class T> struct Property {

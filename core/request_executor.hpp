@@ -1,0 +1,31 @@
+#pragma once
+// A fixed set of worker threads that run queued jobs in FIFO order: the
+// core's async engine for one compiled model (one worker per parallel slot
+// of the device). Jobs must not throw. Destruction stops the workers after
+// the jobs already queued have run; it is safe to destroy the executor from
+// one of its own workers (that worker is detached and exits by itself).
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace autosched::detail {
+
+class RequestExecutor {
+ public:
+  // `on_worker_start(i)` runs first on worker thread i (pinning, thread set-up).
+  RequestExecutor(unsigned workers, std::function<void(unsigned)> on_worker_start);
+  ~RequestExecutor();
+  RequestExecutor(const RequestExecutor&) = delete;
+  RequestExecutor& operator=(const RequestExecutor&) = delete;
+
+  void submit(std::function<void()> job);
+  unsigned workers() const noexcept { return unsigned(threads_.size()); }
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace autosched::detail

@@ -1,0 +1,5 @@
+#include "autosched/version.hpp"
+
+namespace autosched {
+const char* version_string() noexcept { return AUTOSCHED_VERSION; }
+}  // namespace autosched
