@@ -24,12 +24,14 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "autosched/autosched.hpp"
+#include "autosched/plugin/graph.hpp"
 #include "conformance_support.hpp"
 #include "model/onnx_io.hpp"
 
@@ -125,6 +127,7 @@ bool device_available(const std::string& device) {
 // A model read once per test directory, shared by every device.
 struct ModelEntry {
   autosched::Model model;
+  std::string op_types;     // "Conv,Relu": the ops of the model, to cluster failures by op
   std::string unsupported;  // Error(unsupported) message of read_model
   std::string error;        // any other read failure
 };
@@ -138,6 +141,9 @@ const ModelEntry& model_for(const std::string& test) {
   ModelEntry entry;
   try {
     entry.model = core().read_model((node_data_dir() / test / "model.onnx").string());
+    std::set<std::string> ops;
+    for (const auto& node : entry.model.graph().nodes) ops.insert(node.op_type);
+    for (const auto& op : ops) entry.op_types += (entry.op_types.empty() ? "" : ",") + op;
   } catch (const Error& e) {
     if (e.code() == ErrorCode::unsupported) entry.unsupported = std::string("read_model: ") + e.what();
     else entry.error = std::string("read_model: ") + autosched::to_string(e.code()) + ": " + e.what();
@@ -308,7 +314,7 @@ class ConformanceSummary : public ::testing::Test {
       } else if (reason) {
         known.emplace_back(test, *reason);
       } else {
-        failed.emplace_back(test, o.message.substr(0, o.message.find('\n')));
+        failed.emplace_back(test, "[" + model_for(test).op_types + "] " + o.message.substr(0, o.message.find('\n')));
       }
     }
     for (const auto& [key, reason] : known_failures())
