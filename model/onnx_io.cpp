@@ -394,7 +394,14 @@ std::shared_ptr<ir::Graph> read_parsed(onnx::ModelProto& model, const Source& sr
   const std::int64_t opset = check_opsets(model, src);
   const auto names = unique_node_names(model.graph());
   auto graph = convert_graph(model, opset, names, src);
-  graph->finalize();
+  try {
+    graph->finalize();
+  } catch (const Error& e) {  // same code, with the file named in front
+    const std::string prefix = std::string(to_string(e.code())) + ": ";
+    std::string message = e.what();
+    if (message.rfind(prefix, 0) == 0) message.erase(0, prefix.size());
+    throw Error(e.code(), src.label + ": " + message);
+  }
   sort_proto_nodes(*model.mutable_graph(), *graph, names);
   run_checker(model, src);
   return graph;
