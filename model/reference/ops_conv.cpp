@@ -167,9 +167,10 @@ TransposeGeometry conv_transpose_geometry(const ir::Node& node, const std::vecto
     std::int64_t out;
     if (!out_shape.empty() || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       out = !out_shape.empty() ? out_shape[i] : in[i] * g.strides[i];
-      const std::int64_t total = full - out;
+      const std::int64_t total = full - out;  // negative when output_shape asks for more than the full size
+      const std::int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);  // floor(total / 2)
       // ONNX: SAME_UPPER puts the extra padding at the end, otherwise at the beginning.
-      pads[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[i] = auto_pad == "SAME_UPPER" ? half : total - half;
     } else {
       if (auto_pad == "VALID") pads[i] = pads[i + n] = 0;
       out = full - pads[i] - pads[i + n];
