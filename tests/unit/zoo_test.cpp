@@ -4,10 +4,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "model/onnx_io.hpp"
 #include "model/reference/graph_executor.hpp"
 #include "model/zoo/builtin_models.hpp"
 #include "model/zoo/normal_generator.hpp"
@@ -75,6 +77,7 @@ Tensor run_reference(const std::shared_ptr<ir::Graph>& graph) {
   EXPECT_EQ(non_finite, 0u) << graph->name;
   EXPECT_GT(max_abs, 0.0) << graph->name << ": output is all zeros";
   EXPECT_LT(max_abs, 1e4) << graph->name << ": activations exploded";
+  std::printf("[ zoo      ] %-12s reference output max |y| = %.4g\n", graph->name.c_str(), max_abs);
   return y;
 }
 
@@ -167,6 +170,24 @@ TEST_P(ZooModel, BuildsIdenticallyTwice) {
   }
 }
 
+// Pinned weights: a change here changes every builtin model (and every saved
+// benchmark result on it), so it must be deliberate. EXPECT_FLOAT_EQ's 4-ulp
+// slack absorbs libm differences in log/sin/cos.
+TEST(Zoo, WeightsArePinned) {
+  const auto mlp = zoo::build("mlp");
+  const float* w = mlp->initializers.at("fc1.weight").data<float>();
+  EXPECT_FLOAT_EQ(w[0], 0.0155801997f);
+  EXPECT_FLOAT_EQ(w[1], -0.040273983f);
+  EXPECT_FLOAT_EQ(w[2], 0.0627594143f);
+  EXPECT_FLOAT_EQ(w[3], -0.013475257f);
+  const auto bert = zoo::build("bert_tiny");
+  const float* q = bert->initializers.at("layer0.attention.query.weight").data<float>();
+  EXPECT_FLOAT_EQ(q[0], 0.0250137262f);
+  EXPECT_FLOAT_EQ(q[1], -0.0288111512f);
+  EXPECT_FLOAT_EQ(q[2], -0.0669463649f);
+  EXPECT_FLOAT_EQ(q[3], -0.0933023393f);
+}
+
 TEST_P(ZooModel, HasTheNamedSize) {
   const BuiltinSpec& spec = GetParam();
   const auto graph = zoo::build(spec.name);
@@ -182,6 +203,35 @@ TEST_P(ZooModel, HasTheNamedSize) {
 
 INSTANTIATE_TEST_SUITE_P(Builtins, ZooModel, ::testing::ValuesIn(specs()),
                          [](const auto& info) { return info.param.name; });
+
+// The builtins are plain ONNX: writing one out and reading it back gives
+// the same nodes and the same initializer bytes. (resnet50 is left out only
+// because its 100 MB of weights make the round trip slow.)
+TEST(ZooOnnx, RoundTripsThroughOnnx) {
+  for (const std::string name : {"mlp", "mobilenetv2", "bert_tiny"}) {
+    SCOPED_TRACE(name);
+    const auto graph = zoo::build(name);
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("autosched_zoo_" + name + "_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                       ".onnx");
+    onnx_io::write_model(*graph, path.string());
+    const auto back = onnx_io::read_model(path.string());
+    std::filesystem::remove(path);
+    ASSERT_EQ(back->nodes.size(), graph->nodes.size());
+    for (std::size_t i = 0; i < graph->nodes.size(); ++i) {
+      EXPECT_EQ(back->nodes[i].op_type, graph->nodes[i].op_type);
+      EXPECT_EQ(back->nodes[i].inputs, graph->nodes[i].inputs);
+    }
+    ASSERT_EQ(back->initializers.size(), graph->initializers.size());
+    for (const auto& [init_name, tensor] : graph->initializers) {
+      ASSERT_EQ(back->initializers.count(init_name), 1u) << init_name;
+      const Tensor& other = back->initializers.at(init_name);
+      ASSERT_EQ(other.shape(), tensor.shape()) << init_name;
+      EXPECT_EQ(std::memcmp(other.data(), tensor.data(), tensor.byte_size()), 0) << init_name;
+    }
+    EXPECT_EQ(back->outputs.at(0).shape, graph->outputs.at(0).shape);
+  }
+}
 
 TEST(ZooReference, MlpGivesProbabilities) {
   const Tensor y = run_reference(zoo::build("mlp"));
