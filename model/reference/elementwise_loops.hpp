@@ -61,6 +61,13 @@ template <class D, class S> inline D convert_element(S v) {
   }
 }
 
+// A float attribute as ONNX stores it: float32, widened to double. Rounding
+// here keeps results identical whether the node came from an ONNX file or
+// was built in memory with a double value.
+inline double float_attr(const ir::Node& node, const std::string& name, double fallback) {
+  return double(float(node.get_float(name, fallback)));
+}
+
 // Reads element 0 of a (scalar or one-element) tensor as T.
 template <class T> T scalar_as(const ir::Node& node, const Tensor& t) {
   if (t.size() != 1) fail(node, "expected a one-element tensor, got shape " + to_string(t.shape()));

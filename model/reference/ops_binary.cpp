@@ -104,6 +104,17 @@ AUTOSCHED_REGISTER_OP(arithmetic_op("Div", [](auto x, auto y) {
   return x / y;
 }));
 
+// PRelu: slope broadcasts (unidirectionally) to X.
+AUTOSCHED_REGISTER_OP(OpDefinition{
+    "PRelu",
+    [](const ir::Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>&) {
+      return infer_broadcast(node, in, ElementType::undefined, 0, 2);
+    },
+    [](const ir::Node& node, const std::vector<Tensor>& in) {
+      return std::vector<Tensor>{arithmetic(node, required_input(node, in, 0), required_input(node, in, 1),
+                                            [](auto x, auto slope) { return x < 0 ? decltype(x)(x * slope) : x; })};
+    }});
+
 // Mod: fmod=0 → sign of the divisor (Python %), integers only; fmod=1 → C fmod.
 AUTOSCHED_REGISTER_OP(OpDefinition{
     "Mod",

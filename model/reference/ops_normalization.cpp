@@ -1,9 +1,9 @@
-// Reference kernels for Softmax, LogSoftmax, LayerNormalization,
+// Reference kernels for Softmax, LogSoftmax, Hardmax, LayerNormalization,
 // BatchNormalization and InstanceNormalization (float types). Statistics are
 // computed in double with two passes (mean, then squared deviations), one row
 // per task, so results do not depend on the thread count.
 //
-// Softmax/LogSoftmax follow opset-13 semantics: "axis" defaults to -1 and the
+// Softmax/LogSoftmax/Hardmax follow opset-13 semantics: "axis" defaults to -1 and the
 // op normalises along that single axis. Models of opset < 13 coerced the input
 // to 2-D instead ([prod(d<axis), prod(d>=axis)], axis default 1); the ONNX
 // reader marks such nodes with the int attribute "_coerce_2d" = 1 and writes
@@ -39,9 +39,11 @@ std::vector<double> as_doubles(const ir::Node& node, const Tensor& t) {
   return v;
 }
 
-// ---- Softmax / LogSoftmax --------------------------------------------------
+// ---- Softmax / LogSoftmax / Hardmax --------------------------------------------------
 
-std::vector<Tensor> softmax(const ir::Node& node, const std::vector<Tensor>& in, bool log) {
+enum class SoftmaxKind { soft, log, hard };
+
+std::vector<Tensor> softmax(const ir::Node& node, const std::vector<Tensor>& in, SoftmaxKind kind) {
   const Tensor& x = required_input(node, in, 0);
   const Shape& shape = x.shape();
   const bool coerce_2d = node.get_int("_coerce_2d", 0) != 0;
@@ -62,13 +64,24 @@ std::vector<Tensor> softmax(const ir::Node& node, const std::vector<Tensor>& in,
       for (std::int64_t r = b; r < e; ++r) {
         const std::int64_t base = (r / inner) * n * inner + r % inner;
         double mx = -std::numeric_limits<double>::infinity();
-        for (std::int64_t i = 0; i < n; ++i) mx = std::max(mx, to_double(src[base + i * inner]));
+        std::int64_t arg = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const double v = to_double(src[base + i * inner]);
+          if (v > mx) {
+            mx = v;
+            arg = i;
+          }
+        }
+        if (kind == SoftmaxKind::hard) {  // 1 at the first maximum, 0 elsewhere
+          for (std::int64_t i = 0; i < n; ++i) dst[base + i * inner] = from_double<T>(i == arg ? 1.0 : 0.0);
+          continue;
+        }
         double sum = 0;
         for (std::int64_t i = 0; i < n; ++i) sum += std::exp(to_double(src[base + i * inner]) - mx);
         const double log_sum = std::log(sum);
         for (std::int64_t i = 0; i < n; ++i) {
           const double v = to_double(src[base + i * inner]) - mx;
-          dst[base + i * inner] = from_double<T>(log ? v - log_sum : std::exp(v) / sum);
+          dst[base + i * inner] = from_double<T>(kind == SoftmaxKind::log ? v - log_sum : std::exp(v) / sum);
         }
       }
     });
@@ -78,11 +91,15 @@ std::vector<Tensor> softmax(const ir::Node& node, const std::vector<Tensor>& in,
 
 AUTOSCHED_REGISTER_OP(OpDefinition{"Softmax", infer_same_as_input,
                                    [](const ir::Node& node, const std::vector<Tensor>& in) {
-                                     return softmax(node, in, false);
+                                     return softmax(node, in, SoftmaxKind::soft);
+                                   }});
+AUTOSCHED_REGISTER_OP(OpDefinition{"Hardmax", infer_same_as_input,
+                                   [](const ir::Node& node, const std::vector<Tensor>& in) {
+                                     return softmax(node, in, SoftmaxKind::hard);
                                    }});
 AUTOSCHED_REGISTER_OP(OpDefinition{"LogSoftmax", infer_same_as_input,
                                    [](const ir::Node& node, const std::vector<Tensor>& in) {
-                                     return softmax(node, in, true);
+                                     return softmax(node, in, SoftmaxKind::log);
                                    }});
 
 // ---- LayerNormalization (opset 17) ------------------------------------------
@@ -110,7 +127,7 @@ std::vector<Tensor> layer_norm(const ir::Node& node, const std::vector<Tensor>& 
   const Tensor& scale = required_input(node, in, 1);
   const Shape& shape = x.shape();
   const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", -1), std::int64_t(shape.size())));
-  const double eps = node.get_float("epsilon", 1e-5);
+  const double eps = float_attr(node, "epsilon", 1e-5);
   const Shape norm_shape(shape.begin() + std::ptrdiff_t(axis), shape.end());
   const std::int64_t n = shape_size(norm_shape);
   const std::int64_t rows = n == 0 ? 0 : shape_size(shape) / n;
@@ -238,7 +255,7 @@ std::vector<Tensor> batch_norm(const ir::Node& node, const std::vector<Tensor>& 
   const auto bias = as_doubles(node, required_input(node, in, 2));
   const auto mean = as_doubles(node, required_input(node, in, 3));
   const auto var = as_doubles(node, required_input(node, in, 4));
-  const double eps = node.get_float("epsilon", 1e-5);
+  const double eps = float_attr(node, "epsilon", 1e-5);
   if (mean.size() != scale.size() || var.size() != scale.size())
     fail(node, "scale, B, input_mean and input_var must have one element per channel");
   if (node.get_int("training_mode", 0) == 0) {
@@ -247,7 +264,7 @@ std::vector<Tensor> batch_norm(const ir::Node& node, const std::vector<Tensor>& 
   }
   // Training mode: normalise with the batch statistics (biased variance) and
   // blend them into the running statistics with `momentum`.
-  const double momentum = node.get_float("momentum", 0.9);
+  const double momentum = float_attr(node, "momentum", 0.9);
   std::vector<double> m, v;
   instance_stats(node, x, m, v);
   const std::size_t batch = std::size_t(x.shape()[0]), channels = scale.size();
@@ -284,7 +301,7 @@ AUTOSCHED_REGISTER_OP(OpDefinition{
       instance_stats(node, x, mean, var);
       const std::size_t channels = x.shape().size() > 1 ? std::size_t(x.shape()[1]) : 0;
       return std::vector<Tensor>{normalize_channels(
-          node, x, scale, bias, node.get_float("epsilon", 1e-5),
+          node, x, scale, bias, float_attr(node, "epsilon", 1e-5),
           [&](std::int64_t n, std::int64_t c) { return mean[std::size_t(n) * channels + std::size_t(c)]; },
           [&](std::int64_t n, std::int64_t c) { return var[std::size_t(n) * channels + std::size_t(c)]; })};
     }});

@@ -1,4 +1,4 @@
-// Reference kernels for the Reduce* family and ArgMax/ArgMin.
+// Reference kernels for the Reduce* family, ArgMax/ArgMin and CumSum.
 //
 // Axes come from input 1 when present (ReduceSum since opset 13, every Reduce
 // op since 18) or from the "axes" attribute; no axes means "all axes" unless
@@ -230,6 +230,48 @@ template <class Better> OpDefinition arg_op(std::string name, Better better) {
 
 AUTOSCHED_REGISTER_OP(arg_op("ArgMax", [](double v, double best) { return v > best; }));
 AUTOSCHED_REGISTER_OP(arg_op("ArgMin", [](double v, double best) { return v < best; }));
+
+// CumSum(x, axis): running sums along one axis; exclusive=1 shifts by one,
+// reverse=1 runs from the end. Accumulates in double / int64.
+AUTOSCHED_REGISTER_OP(OpDefinition{
+    "CumSum", infer_same_as_input, [](const ir::Node& node, const std::vector<Tensor>& in) {
+      const Tensor& x = required_input(node, in, 0);
+      const Shape& shape = x.shape();
+      const auto axis_values = int_values(node, required_input(node, in, 1));
+      if (axis_values.size() != 1) fail(node, "axis must be a scalar");
+      const auto axis = std::size_t(normalize_axis(node, axis_values[0], std::int64_t(shape.size())));
+      const bool exclusive = node.get_int("exclusive", 0) != 0;
+      const bool reverse = node.get_int("reverse", 0) != 0;
+      std::int64_t outer = 1, inner = 1;
+      for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
+      for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
+      const std::int64_t n = shape.empty() ? 1 : shape[axis];
+      Tensor out(x.element_type(), shape);
+      dispatch_type(x.element_type(), node, [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (std::is_same_v<T, bool>) {
+          fail(node, "element type boolean is not supported", ErrorCode::unsupported);
+        } else {
+          using A = std::conditional_t<is_float_element_v<T>, double, std::int64_t>;
+          const T* src = x.data<T>();
+          T* dst = out.data<T>();
+          parallel_chunks(outer * inner, 256, [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t r = b; r < e; ++r) {
+              const std::int64_t base = (r / inner) * n * inner + r % inner;
+              A acc = 0;
+              for (std::int64_t k = 0; k < n; ++k) {
+                const std::int64_t i = base + (reverse ? n - 1 - k : k) * inner;
+                const A v = static_cast<A>(to_double_or_native(src[i]));
+                if (!exclusive) acc += v;
+                dst[i] = convert_element<T>(acc);
+                if (exclusive) acc += v;
+              }
+            }
+          });
+        }
+      });
+      return std::vector<Tensor>{out};
+    }});
 
 }  // namespace
 }  // namespace autosched::reference
