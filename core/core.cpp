@@ -29,6 +29,13 @@ class CoreImpl : public plugin::IDeviceLookup {
       std::vector<std::shared_ptr<plugin::IDevice>> found;
       try {
         found = entry.provider(context);
+      } catch (const Error& e) {
+        // A configuration mistake (a bad or missing SIM profile named by the
+        // application) is the user's to fix: fail the Core constructor with
+        // the provider's message. Anything else means the family is unavailable.
+        if (e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::io) throw;
+        log().warn("device family {} is unavailable: {}", entry.family, e.what());
+        continue;
       } catch (const std::exception& e) {
         log().warn("device family {} is unavailable: {}", entry.family, e.what());
         continue;
