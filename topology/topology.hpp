@@ -43,5 +43,9 @@ const Topology& machine();
 // Throws Error(invalid_argument) naming the bad string / Error(io) for a bad file.
 Topology from_synthetic(const std::string& description);
 Topology from_xml(const std::string& path);
+// What machine() returns when hwloc fails: one single-threaded core per CPU of
+// the process affinity mask (or per std::thread::hardware_concurrency() when
+// that is unavailable), one package, one NUMA node of unknown memory. Never throws.
+Topology from_hardware_concurrency();
 
 }  // namespace autosched::topology
