@@ -267,7 +267,14 @@ void Graph::finalize() {
       in_infos[i] = values.at(node.inputs[i]);
       if (auto it = initializers.find(node.inputs[i]); it != initializers.end()) constants[i] = &it->second;
     }
-    auto out_infos = reference::infer_node(node, in_infos, constants, opset);
+    std::vector<ValueInfo> out_infos;
+    try {
+      out_infos = reference::infer_node(node, in_infos, constants, opset);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {  // a kernel's inference tripped over a malformed node
+      throw Error(ErrorCode::invalid_argument, node_label(node) + ": shape inference failed: " + e.what());
+    }
     if (out_infos.size() < node.outputs.size())
       throw Error(ErrorCode::internal, node_label(node) + ": shape inference returned " +
                                            std::to_string(out_infos.size()) + " results for " +

@@ -2,6 +2,7 @@
 #include "model/reference/graph_executor.hpp"
 
 #include <algorithm>
+#include <new>
 #include <unordered_map>
 
 #include "autosched/error.hpp"
@@ -63,7 +64,16 @@ void GraphExecutor::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& 
     args.assign(node.inputs.size(), Tensor());
     for (std::size_t i = 0; i < node.inputs.size(); ++i)
       if (!node.inputs[i].empty()) args[i] = lookup(node.inputs[i]);
-    auto results = evaluate_node(node, args);
+    std::vector<Tensor> results;
+    try {
+      results = evaluate_node(node, args);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::bad_alloc&) {
+      throw Error(ErrorCode::resource_exhausted, node.op_type + " node '" + node.name + "': out of memory");
+    } catch (const std::exception& e) {  // keep the one-exception-type promise of the API
+      throw Error(ErrorCode::internal, node.op_type + " node '" + node.name + "' failed: " + e.what());
+    }
     args.clear();
     for (std::size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i].empty()) continue;

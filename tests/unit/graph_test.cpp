@@ -11,6 +11,7 @@
 #include "autosched/plugin/graph.hpp"
 #include "model/onnx_io.hpp"
 #include "model/reference/graph_executor.hpp"
+#include "model/reference/op_registry.hpp"
 
 namespace autosched {
 namespace {
@@ -288,6 +289,31 @@ TEST(GraphExecutor, RejectsBadInputsAndHonoursCancel) {
                {"'X'", "i64"});
   std::atomic<bool> cancel{true};
   expect_error([&] { ex.run({Tensor(ElementType::f32, {2, 3})}, outputs, &cancel); }, ErrorCode::cancelled, {});
+}
+
+// A test-only op whose kernels throw plain std exceptions, as a buggy kernel might.
+AUTOSCHED_REGISTER_OP(reference::OpDefinition{
+    "AutoschedTestStdThrow",
+    [](const Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>&) {
+      if (node.get_int("fail_infer", 0)) (void)std::vector<int>().at(1);
+      return std::vector<ir::ValueInfo>{in.at(0)};
+    },
+    [](const Node&, const std::vector<Tensor>&) -> std::vector<Tensor> {
+      throw std::runtime_error("kernel exploded");
+    }});
+
+TEST(GraphFinalize, NonErrorExceptionsBecomeErrorsNamingTheNode) {
+  Graph g;
+  g.inputs = {port("X", Shape{2})};
+  g.nodes = {Node{"boom", "AutoschedTestStdThrow", {"X"}, {"Y"}, {{"fail_infer", std::int64_t(1)}}}};
+  g.outputs = {port("Y", PartialShape::dynamic_rank())};
+  expect_error([&] { g.finalize(); }, ErrorCode::invalid_argument, {"boom", "shape inference failed"});
+  g.nodes[0].attributes.clear();
+  g.finalize();
+  reference::GraphExecutor ex(std::make_shared<Graph>(g));
+  std::vector<Tensor> outputs;
+  expect_error([&] { ex.run({Tensor(ElementType::f32, {2})}, outputs); }, ErrorCode::internal,
+               {"boom", "kernel exploded"});
 }
 
 }  // namespace
