@@ -24,6 +24,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -55,8 +56,19 @@ struct ToleranceOverride {
   ac::Tolerance tolerance;
   const char* why;
 };
+// The *window_expanded tests: ONNX 1.12's expected outputs deviate from the
+// closed-form window (0.42 - 0.5 cos(2πn/N) + 0.08 cos(4πn/N) for Blackman)
+// by up to 7.4e-5, while an f32 evaluation of the expanded graph matches the
+// closed form to ~1e-7; e.g. Blackman N=10, n=9: exact 0.0402129, expected
+// 0.0402364. The data, not the kernels, is imprecise.
+constexpr ac::Tolerance kWindowDataTolerance{1e-4, 1e-4};
 const ToleranceOverride kToleranceOverrides[] = {
-    {"test_dummy_never_matches", {1e-4, 1e-5}, "placeholder so the table is never empty"},
+    {"test_blackmanwindow_expanded", kWindowDataTolerance, "imprecise expected data (see above)"},
+    {"test_blackmanwindow_symmetric_expanded", kWindowDataTolerance, "imprecise expected data (see above)"},
+    {"test_hammingwindow_expanded", kWindowDataTolerance, "imprecise expected data (see above)"},
+    {"test_hammingwindow_symmetric_expanded", kWindowDataTolerance, "imprecise expected data (see above)"},
+    {"test_hannwindow_expanded", kWindowDataTolerance, "imprecise expected data (see above)"},
+    {"test_hannwindow_symmetric_expanded", kWindowDataTolerance, "imprecise expected data (see above)"},
 };
 
 ac::Tolerance tolerance_for(const std::string& device, const std::string& test) {
@@ -287,6 +299,33 @@ INSTANTIATE_TEST_SUITE_P(Node, OnnxConformance, ::testing::ValuesIn(all_case_par
 // No parameters at all means the test data is missing: the summary reports that.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(OnnxConformance);
 
+// The reason without the file path the reader names and without its list of
+// supported alternatives: "read_model: op 'Bernoulli' (node 'B_0', opset 15) is not supported".
+std::string short_reason(const std::string& test, std::string message) {
+  const std::string path = "'" + (node_data_dir() / test / "model.onnx").string() + "': ";
+  if (auto at = message.find(path); at != std::string::npos) message.erase(at, path.size());
+  if (auto cut = message.find("; supported"); cut != std::string::npos) message.resize(cut);
+  return message;
+}
+
+// What an unsupported reason is about, to count them: "op 'Bernoulli'",
+// "ONNX opset 7", "element type UINT16", "Loop: subgraph attribute", ...
+std::string reason_cluster(const std::string& reason) {
+  static const std::pair<std::regex, const char*> patterns[] = {
+      {std::regex("op '[^']+'"), "$&"},
+      {std::regex("ONNX opset [0-9]+"), "$& (supported: 11 to 17)"},
+      {std::regex("element type [A-Za-z0-9_]+"), "$&"},
+      {std::regex("graph (input|output) '[^']*' is not a tensor"), "non-tensor graph $1 (sequence/map/optional)"},
+      {std::regex("of ([A-Za-z]+) node '[^']*' has type GRAPH"), "$1: subgraph attribute"},
+      {std::regex("imports no opset of the default ONNX domain"), "no default-domain opset (training ops)"},
+      {std::regex("([A-Za-z]+) node '[^']*': (.*)"), "$1: $2"},
+  };
+  std::smatch match;
+  for (const auto& [pattern, format] : patterns)
+    if (std::regex_search(reason, match, pattern)) return match.format(format);
+  return reason;
+}
+
 // Conformance.Summary_<device>: counts, the unsupported list with reasons,
 // failures, and known_failures.txt entries that no longer fail.
 class ConformanceSummary : public ::testing::Test {
@@ -303,7 +342,7 @@ class ConformanceSummary : public ::testing::Test {
       const Outcome& o = outcome_for(device_, test);
       const std::string* reason = known_failure(device_, test);
       if (o.status == Status::unsupported) {
-        unsupported.emplace_back(test, o.message);
+        unsupported.emplace_back(test, short_reason(test, o.message));
         if (reason) stale.emplace_back(test, "is unsupported, not failing: " + o.message);
         continue;
       }
@@ -331,6 +370,13 @@ class ConformanceSummary : public ::testing::Test {
       out << title << " (" << items.size() << "):\n";
       for (const auto& [test, why] : items) out << "  " << test << ": " << why << "\n";
     };
+    std::map<std::string, int> clusters;
+    for (const auto& item : unsupported) ++clusters[reason_cluster(item.second)];
+    std::vector<std::pair<int, std::string>> by_count;
+    for (const auto& [cluster, count] : clusters) by_count.emplace_back(-count, cluster);
+    std::sort(by_count.begin(), by_count.end());
+    if (!by_count.empty()) out << "unsupported by reason:\n";
+    for (const auto& [count, cluster] : by_count) out << "  " << -count << "  " << cluster << "\n";
     list("unsupported", unsupported);
     list("failed", failed);
     list("known failures", known);
