@@ -319,12 +319,12 @@ StreamPlan plan_streams(const Topology& topology, const PlanRequest& request) {
         for (int pu : u)
           if (int(pus.size()) < want) pus.push_back(pu);
     plan.streams.push_back(make_stream(std::move(pus)));
-    const std::string kind = topology.hybrid() ? " P-cores" : " cores";
+    const std::string kind = topology.hybrid() ? "P-core" : "core";
     if (threads || budget)
       why = mode + ": one stream of " + plural(want, "thread") + " as requested, starting on NUMA node " +
             std::to_string(first.numa);
     else
-      why = mode + ": one stream over the " + std::to_string(first.units.size()) + kind + " of NUMA node " +
+      why = mode + ": one stream over the " + plural(int(first.units.size()), kind.c_str()) + " of NUMA node " +
             std::to_string(first.numa) + (ht ? " with their SMT siblings" : ", one thread per core");
   } else if (count) {
     plan.streams = place_count(domains, *count);

@@ -141,8 +141,8 @@ std::string format_bytes(std::uint64_t bytes) {
   constexpr std::uint64_t KiB = 1024, MiB = KiB * 1024, GiB = MiB * 1024;
   if (bytes % GiB == 0) return std::to_string(bytes / GiB) + " GiB";
   if (bytes % MiB == 0) return std::to_string(bytes / MiB) + " MiB";
+  if (bytes >= MiB) return std::to_string((bytes + MiB / 2) / MiB) + " MiB";  // real machines: rounded
   if (bytes % KiB == 0) return std::to_string(bytes / KiB) + " KiB";
-  if (bytes >= GiB) return std::to_string(bytes / MiB) + " MiB";
   return std::to_string(bytes) + " B";
 }
 
