@@ -1,4 +1,8 @@
-# Generates tests/unit/data/hybrid_8p16e.xml: an Intel Raptor Lake-like hybrid CPU.
+# Generates tests/unit/data/hybrid_8p16e.xml: an Intel Raptor Lake-like hybrid CPU
+# (8 P-cores with SMT2 on PUs 0-15, 16 E-cores without SMT on PUs 16-31, cpukinds
+# with efficiencies E=0 < P=1). hwloc's built-in (minimalistic) XML parser does not
+# accept comments, so the description lives in an <info> of the Machine object.
+#   python3 tests/unit/data/gen_hybrid_8p16e.py > tests/unit/data/hybrid_8p16e.xml
 gp = [100]
 def g():
     gp[0] += 1; return gp[0]
