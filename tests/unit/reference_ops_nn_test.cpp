@@ -261,5 +261,25 @@ TEST(ReferenceOpsNn, TransposeSqueezeUnsqueezePadTile) {
   EXPECT_EQ(values_of<float>(t), (std::vector<float>{1, 2, 1, 2, 1, 2, 1, 2}));
 }
 
+TEST(ReferenceOpsNn, GatherElementsMayRepeatAlongTheAxis) {
+  const auto x = make_tensor<float>({2, 2}, {1, 2, 3, 4});
+  // Indices longer than the data along axis 0: elements are repeated.
+  const Tensor y = run1(make_node("GatherElements", 2, 1, {{"axis", std::int64_t(0)}}),
+                        {x, make_tensor<std::int64_t>({3, 2}, {0, 1, 1, 0, -1, -2})});
+  EXPECT_EQ(y.shape(), (Shape{3, 2}));
+  EXPECT_EQ(values_of<float>(y), (std::vector<float>{1, 4, 3, 2, 3, 2}));
+}
+
+TEST(ReferenceOpsNn, ScatterNdAddAndDepthToSpace) {
+  const auto x = make_tensor<float>({4}, {1, 2, 3, 4});
+  const Tensor y = run1(make_node("ScatterND", 3, 1, {{"reduction", std::string("add")}}),
+                        {x, make_tensor<std::int64_t>({2, 1}, {1, 1}), make_tensor<float>({2}, {10, 20})});
+  EXPECT_EQ(values_of<float>(y), (std::vector<float>{1, 32, 3, 4}));
+  // DCR with blocksize 2: channel c*4 + (i*2 + j) lands at (2h + i, 2w + j).
+  const Tensor d = run1(make_node("DepthToSpace", 1, 1, {{"blocksize", std::int64_t(2)}}), {iota_tensor<float>({1, 4, 1, 1})});
+  EXPECT_EQ(d.shape(), (Shape{1, 1, 2, 2}));
+  EXPECT_EQ(values_of<float>(d), (std::vector<float>{0, 1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace autosched::reference
