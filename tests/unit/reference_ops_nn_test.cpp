@@ -1,7 +1,10 @@
 // Unit tests of the NN (Conv, pooling, MatMul, Gemm) and shape/data-movement
 // reference kernels, called directly through evaluate_node / infer_node.
 #include <gtest/gtest.h>
+#include <tbb/task_arena.h>
 
+#include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "autosched/error.hpp"
@@ -279,6 +282,29 @@ TEST(ReferenceOpsNn, ScatterNdAddAndDepthToSpace) {
   const Tensor d = run1(make_node("DepthToSpace", 1, 1, {{"blocksize", std::int64_t(2)}}), {iota_tensor<float>({1, 4, 1, 1})});
   EXPECT_EQ(d.shape(), (Shape{1, 1, 2, 2}));
   EXPECT_EQ(values_of<float>(d), (std::vector<float>{0, 1, 2, 3}));
+}
+
+TEST(ReferenceOpsNn, ConvAndMatMulResultsDoNotDependOnThreadCount) {
+  Tensor x(ElementType::f32, {1, 16, 20, 20}), w(ElementType::f32, {96, 16, 3, 3});
+  for (std::size_t i = 0; i < x.size(); ++i) x.data<float>()[i] = float(std::sin(double(i)));
+  for (std::size_t i = 0; i < w.size(); ++i) w.data<float>()[i] = float(std::cos(double(i) * 0.37));
+  const auto conv = make_node("Conv", 2, 1, {{"pads", Ints{1, 1, 1, 1}}});
+  const auto matmul = make_node("MatMul", 2);
+  const Tensor b = iota_tensor<float>({20, 70}, -100.0f);
+  Tensor conv1, conv4, mm1, mm4;
+  tbb::task_arena one(1), four(4);
+  one.execute([&] {
+    conv1 = run1(conv, {x, w});
+    mm1 = run1(matmul, {x, b});
+  });
+  four.execute([&] {
+    conv4 = run1(conv, {x, w});
+    mm4 = run1(matmul, {x, b});
+  });
+  ASSERT_EQ(conv1.shape(), conv4.shape());
+  EXPECT_EQ(std::memcmp(conv1.data(), conv4.data(), conv1.byte_size()), 0);
+  ASSERT_EQ(mm1.shape(), (Shape{1, 16, 20, 70}));
+  EXPECT_EQ(std::memcmp(mm1.data(), mm4.data(), mm1.byte_size()), 0);
 }
 
 }  // namespace
