@@ -1,8 +1,9 @@
 // Reference indexing ops: GatherElements, ScatterElements, GatherND,
-// ScatterND, DepthToSpace, SpaceToDepth, Trilu, OneHot. Gathers move bytes
+// ScatterND, DepthToSpace, SpaceToDepth, Trilu, OneHot, TopK, NonZero, Compress. Gathers move bytes
 // (element_size); scatters with a reduction work on the element type.
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "model/reference/op_registry.hpp"
 #include "model/reference/op_support.hpp"
@@ -329,6 +330,127 @@ AUTOSCHED_REGISTER_OP(OpDefinition{
             if (at < 0) at += depth;
             std::memcpy(y + std::size_t((o * depth + d) * inner + i) * esz, off_on + (at == d ? esz : 0), esz);
           }
+      return std::vector{out};
+    }});
+
+// ---------------------------------------------------------------- TopK
+
+AUTOSCHED_REGISTER_OP(OpDefinition{
+    "TopK",
+    [](const ir::Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>& c) {
+      const auto& x = required_info(node, in, 0);
+      PartialShape shape = x.shape;
+      if (shape.rank_known()) {
+        const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", -1), std::int64_t(shape.rank())));
+        const Tensor* k = constant_of(c, 1);
+        shape.dims()[axis] = k ? Dimension(read_ints(node, *k).at(0)) : Dimension::dynamic();
+      }
+      return std::vector{value_info(x.element_type, shape), value_info(ElementType::i64, shape)};
+    },
+    [](const ir::Node& node, const std::vector<Tensor>& in) {
+      const Tensor& x = required_input(node, in, 0);
+      const std::int64_t k = read_ints(node, required_input(node, in, 1)).at(0);
+      const std::size_t rank = x.shape().size();
+      const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", -1), std::int64_t(rank)));
+      const bool largest = node.get_int("largest", 1) != 0;
+      const std::int64_t dim = x.shape()[axis];
+      if (k < 0 || k > dim) fail(node, "k = " + std::to_string(k) + " is out of range for an axis of " + std::to_string(dim));
+      Shape out_shape = x.shape();
+      out_shape[axis] = k;
+      Tensor values(x.element_type(), out_shape), indices(ElementType::i64, out_shape);
+      std::int64_t outer = 1, inner = 1;
+      for (std::size_t i = 0; i < rank; ++i) {
+        if (i < axis) outer *= x.shape()[i];
+        if (i > axis) inner *= x.shape()[i];
+      }
+      dispatch_type(x.element_type(), node, [&](auto tag) {
+        using T = decltype(tag);
+        const T* xp = static_cast<const T*>(x.data());
+        T* vp = static_cast<T*>(values.data());
+        auto* ip = static_cast<std::int64_t*>(indices.data());
+        std::vector<std::int64_t> order(static_cast<std::size_t>(dim));
+        for (std::int64_t o = 0; o < outer; ++o)
+          for (std::int64_t i = 0; i < inner; ++i) {
+            auto at = [&](std::int64_t j) { return to_double(xp[(o * dim + j) * inner + i]); };
+            std::iota(order.begin(), order.end(), 0);
+            // Ties keep the lower index first (stable sort).
+            std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) {
+              return largest ? at(a) > at(b) : at(a) < at(b);
+            });
+            for (std::int64_t j = 0; j < k; ++j) {
+              vp[(o * k + j) * inner + i] = xp[(o * dim + order[std::size_t(j)]) * inner + i];
+              ip[(o * k + j) * inner + i] = order[std::size_t(j)];
+            }
+          }
+      });
+      return std::vector{values, indices};
+    }});
+
+// ---------------------------------------------------------------- NonZero / Compress
+
+AUTOSCHED_REGISTER_OP(OpDefinition{
+    "NonZero",
+    [](const ir::Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>&) {
+      const auto& x = required_info(node, in, 0);
+      const Dimension rank = x.shape.rank_known() ? Dimension(std::int64_t(x.shape.rank())) : Dimension::dynamic();
+      return std::vector{value_info(ElementType::i64, PartialShape({rank, Dimension::dynamic()}))};
+    },
+    [](const ir::Node& node, const std::vector<Tensor>& in) {
+      const Tensor& x = required_input(node, in, 0);
+      std::vector<std::int64_t> hits;
+      dispatch_type(x.element_type(), node, [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = static_cast<const T*>(x.data());
+        for (std::size_t i = 0; i < x.size(); ++i)
+          if (to_double(p[i]) != 0.0) hits.push_back(std::int64_t(i));
+      });
+      const Shape& s = x.shape();
+      const auto st = strides_of(s);
+      const auto rank = std::int64_t(s.size()), n = std::int64_t(hits.size());
+      std::vector<std::int64_t> coords(std::size_t(rank * n));
+      for (std::int64_t j = 0; j < n; ++j)
+        for (std::int64_t d = 0; d < rank; ++d) coords[std::size_t(d * n + j)] = (hits[std::size_t(j)] / st[std::size_t(d)]) % s[std::size_t(d)];
+      return std::vector{make_int_tensor(ElementType::i64, {rank, n}, coords, node)};
+    }});
+
+AUTOSCHED_REGISTER_OP(OpDefinition{
+    "Compress",
+    [](const ir::Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>&) {
+      const auto& x = required_info(node, in, 0);
+      if (!node.has("axis")) return std::vector{value_info(x.element_type, dynamic_dims(1))};
+      if (!x.shape.rank_known()) return std::vector{value_info(x.element_type, x.shape)};
+      auto dims = x.shape.dims();
+      dims[std::size_t(normalize_axis(node, node.get_int("axis", 0), std::int64_t(dims.size())))] = Dimension::dynamic();
+      return std::vector{value_info(x.element_type, PartialShape(dims))};
+    },
+    [](const ir::Node& node, const std::vector<Tensor>& in) {
+      const Tensor& x = required_input(node, in, 0);
+      const Tensor& cond_t = required_input(node, in, 1);
+      std::vector<std::int64_t> keep;
+      dispatch_type(cond_t.element_type(), node, [&](auto tag) {
+        using T = decltype(tag);
+        const T* p = static_cast<const T*>(cond_t.data());
+        for (std::size_t i = 0; i < cond_t.size(); ++i)
+          if (to_double(p[i]) != 0.0) keep.push_back(std::int64_t(i));
+      });
+      // Without an axis the input is flattened first.
+      const Shape shape = node.has("axis") ? x.shape() : Shape{std::int64_t(x.size())};
+      const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", 0), std::int64_t(shape.size())));
+      if (!keep.empty() && keep.back() >= shape[axis]) fail(node, "condition selects beyond the axis length");
+      std::int64_t outer = 1, inner = 1;
+      for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i < axis) outer *= shape[i];
+        if (i > axis) inner *= shape[i];
+      }
+      Shape out_shape = shape;
+      out_shape[axis] = std::int64_t(keep.size());
+      Tensor out(x.element_type(), out_shape);
+      const std::size_t block = std::size_t(inner) * element_size(x.element_type());
+      const auto* src = static_cast<const unsigned char*>(x.data());
+      auto* dst = static_cast<unsigned char*>(out.data());
+      for (std::int64_t o = 0; o < outer; ++o)
+        for (std::size_t j = 0; j < keep.size(); ++j)
+          std::memcpy(dst + (std::size_t(o) * keep.size() + j) * block, src + std::size_t(o * shape[axis] + keep[j]) * block, block);
       return std::vector{out};
     }});
 
