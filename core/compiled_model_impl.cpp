@@ -48,3 +48,13 @@ std::string CompiledModel::get_property(const std::string& name) const { return 
 const std::string& CompiledModel::device() const { return checked(impl_).device(); }
 
 }  // namespace autosched
+
+namespace autosched::plugin {
+
+CompiledModel wrap_compiled_model(std::shared_ptr<ICompiledModel> compiled, const std::string& device_name,
+                                  unsigned request_cap) {
+  if (!compiled) throw Error(ErrorCode::invalid_argument, "wrap_compiled_model: no compiled model");
+  return CompiledModel(std::make_shared<detail::CompiledModelImpl>(std::move(compiled), device_name, request_cap));
+}
+
+}  // namespace autosched::plugin

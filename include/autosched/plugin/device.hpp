@@ -81,3 +81,17 @@ class IDeviceLookup {
 };
 
 }  // namespace autosched::plugin
+
+#include "autosched/compiled_model.hpp"
+
+namespace autosched::plugin {
+
+// Wraps a device's compiled model in the core's async machinery (its own
+// workers, on_worker_start pinning, request state machine), exactly as
+// Core::compile_model does. Virtual devices (AUTO, MULTI) use this to run
+// requests on the devices they compose through the ordinary InferRequest API.
+// `request_cap` > 0 limits requests in flight.
+CompiledModel wrap_compiled_model(std::shared_ptr<ICompiledModel> compiled, const std::string& device_name,
+                                  unsigned request_cap = 0);
+
+}  // namespace autosched::plugin
