@@ -1,0 +1,77 @@
+#pragma once
+// A model compiled for one OpenCL device (or sub-device): its own context, the
+// kernel program (built once, through the binary cache), the plan, weights
+// uploaded once, and one execution slot per parallel request — a slot is an
+// in-order command queue with its own kernel objects and activation buffers,
+// allocated once and reused by every inference that runs in it.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "autosched/plugin/device.hpp"
+#include "devices/opencl/ocl_api.hpp"
+#include "devices/opencl/ocl_device_info.hpp"
+#include "devices/opencl/ocl_plan.hpp"
+#include "devices/opencl/ocl_program_cache.hpp"
+
+namespace autosched::ocl {
+
+struct CompileOptions {
+  std::string device_name;  // "OCL.0"
+  unsigned slots = 1;
+  PerformanceMode mode = PerformanceMode::LATENCY;
+  std::string cache_dir;
+  std::int64_t compute_units = 0;  // > 0: ran on a sub-device of this many units
+};
+
+// Counters of a device's program-binary cache, shared with its compiled models.
+struct CacheCounters {
+  std::atomic<std::int64_t> hits{0}, misses{0}, rebuilt{0};
+};
+
+class OclCompiledModel : public plugin::ICompiledModel, public std::enable_shared_from_this<OclCompiledModel> {
+ public:
+  // Builds everything and runs one warm-up inference (so lazy driver and
+  // CLBlast code generation happens here, not in the first request). Throws
+  // Error(unsupported) for ops it cannot run, Error(device_failure) for CL errors.
+  OclCompiledModel(Model model, DeviceInfo device, SubDevice sub_device, CompileOptions options,
+                   std::shared_ptr<CacheCounters> counters);
+  ~OclCompiledModel() override;
+
+  std::unique_ptr<plugin::ISyncInferRequest> create_sync_request() override;
+  unsigned num_parallel_requests() const override { return options_.slots; }
+  std::string get_property(const std::string& name) const override;
+  const Model& model() const override { return model_; }
+
+  // Runs one inference in a free slot (waits for one); thread-safe.
+  void infer(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs, const std::atomic<bool>& cancel);
+
+ private:
+  struct Slot;
+  std::unique_ptr<Slot> make_slot();
+  void run(Slot& slot, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
+           const std::atomic<bool>* cancel);
+  cl_mem resolve(const Slot& slot, const ValueRef& ref) const;
+
+  Model model_;
+  DeviceInfo device_;
+  SubDevice sub_device_;
+  CompileOptions options_;
+  std::shared_ptr<CacheCounters> counters_;
+  Context context_;
+  BuiltProgram program_;
+  Plan plan_;
+  std::vector<Buffer> constants_;
+  Buffer meta_;
+  double compile_ms_ = 0, build_ms_ = 0, warmup_ms_ = 0;
+
+  std::mutex mutex_;
+  std::condition_variable slot_freed_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Slot*> free_slots_;
+};
+
+}  // namespace autosched::ocl
