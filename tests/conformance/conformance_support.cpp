@@ -14,6 +14,8 @@ Tolerance device_tolerance(const std::string& device) {
   // One line per device whose arithmetic differs from the reference kernels.
   static const std::map<std::string, Tolerance> table = {
       {"REF", {1e-4, 1e-5}},
+      // f32 kernels with other summation orders (CLBlast GEMM tiles, im2col), BN folded into conv weights.
+      {"OCL.0", {1e-3, 1e-4}},
   };
   auto it = table.find(device);
   return it == table.end() ? Tolerance{} : it->second;

@@ -14,6 +14,7 @@ namespace autosched::conformance {
 // The devices the whole suite runs on. A new device joins by adding one line.
 inline const std::vector<std::string> kConformanceDevices = {
     "REF",
+    "OCL.0",
 };
 
 // Allowed difference |actual - expected| <= atol + rtol * |expected|.
