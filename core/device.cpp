@@ -29,4 +29,12 @@ std::string IDevice::get_property(const std::string& name) const {
                                         "'; supported: " + to_property_string(supported_properties()));
 }
 
+bool IDevice::default_candidate() const {
+  const auto c = device_class();
+  if (c == DeviceClass::reference || c == DeviceClass::virtual_device) return false;
+  return name().rfind("SIM.", 0) != 0;
+}
+
+bool IDevice::is_compile_cached(const Model&, const Properties&) const { return false; }
+
 }  // namespace autosched::plugin

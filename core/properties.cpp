@@ -93,6 +93,9 @@ const std::map<std::string, PropertySpec>& specs() {
       {"enable_runtime_fallback", {false, parses<bool>()}},
       {"schedule_policy", {false, parses<std::string>()}},
       {"device_priorities", {false, parses<std::vector<std::string>>()}},
+      {"inference_timeout_ms", {false, [](const std::string& k, const std::string& v) {
+         if (from_property_string<double>(k, v) < 0) bad_value(k, v, "a number >= 0 (0 = automatic)");
+       }}},
       {"log_level", {false, parses<LogLevel>()}},
       {"sim_profiles", {false, parses<std::vector<std::string>>()}},
       {"ocl_compute_units", {false, int_at_least(1)}},

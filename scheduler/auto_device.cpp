@@ -1,119 +1,118 @@
-// AUTO, first stage: picks the best single device for the model and hands
-// the compile to it. Candidates: the device_priorities list (from
-// "AUTO:a,b,-c") or every concrete device except SIM and REF; filtered by
-// query_model; ordered by device class (discrete GPU > integrated GPU >
-// accelerator > CPU) unless priorities were given. When no candidate exists
-// (a machine with only REF), REF is used with a warning.
-// The full scheduler (startup acceleration, hand-over, MULTI) replaces this.
-#include <algorithm>
-
+// The virtual devices AUTO and MULTI. They know devices only through the
+// registry lookup (never by name): candidates come from the device string /
+// device_priorities or from every device's default_candidate(), and the
+// compiled model (AutoCompiledModel) schedules requests over them.
+//   AUTO  — default hint LATENCY: one device, the measured fastest, with CPU
+//           startup acceleration and runtime fallback.
+//   MULTI — always CUMULATIVE_THROUGHPUT: every candidate at once.
 #include "autosched/plugin/device_registry.hpp"
-#include "autosched/plugin/graph.hpp"
-#include "core/logging.hpp"
+#include "scheduler/auto_compiled_model.hpp"
+#include "scheduler/candidate_selection.hpp"
 
 namespace autosched::scheduler {
 
 namespace {
 
-int class_rank(plugin::DeviceClass c) {
-  switch (c) {
-    case plugin::DeviceClass::discrete_gpu: return 0;
-    case plugin::DeviceClass::integrated_gpu: return 1;
-    case plugin::DeviceClass::accelerator: return 2;
-    case plugin::DeviceClass::cpu: return 3;
-    case plugin::DeviceClass::reference: return 4;
-    case plugin::DeviceClass::virtual_device: return 5;
-  }
-  return 5;
-}
+// Properties that steer AUTO / MULTI themselves and are not passed to the devices.
+constexpr const char* kOwnProperties[] = {"device_priorities", "enable_startup_fallback", "enable_runtime_fallback",
+                                          "schedule_policy", "inference_timeout_ms"};
 
-class AutoDevice : public plugin::IDevice {
+class VirtualDevice : public plugin::IDevice {
  public:
-  explicit AutoDevice(const plugin::IDeviceLookup* lookup) : lookup_(lookup) {}
+  VirtualDevice(std::string name, bool cumulative, const plugin::IDeviceLookup* lookup)
+      : name_(std::move(name)), cumulative_(cumulative), lookup_(lookup) {}
 
-  std::string name() const override { return "AUTO"; }
+  std::string name() const override { return name_; }
   plugin::DeviceClass device_class() const override { return plugin::DeviceClass::virtual_device; }
-  std::vector<std::string> capabilities() const override { return {"FP32"}; }
+  std::vector<std::string> capabilities() const override {
+    std::set<std::string> all;
+    for (const auto& c : default_candidates())
+      for (const auto& cap : c.device->capabilities()) all.insert(cap);
+    if (all.empty()) all.insert("FP32");
+    return {all.begin(), all.end()};
+  }
 
+  // The nodes some default candidate can run.
   std::set<std::string> query_model(const Model& model) const override {
     std::set<std::string> all;
-    for (const auto& d : lookup_->devices())
-      if (d.get() != this && d->device_class() != plugin::DeviceClass::virtual_device) {
-        auto s = d->query_model(model);
-        all.insert(s.begin(), s.end());
-      }
+    for (const auto& c : default_candidates()) {
+      auto s = c.device->query_model(model);
+      all.insert(s.begin(), s.end());
+    }
     return all;
   }
 
   std::shared_ptr<plugin::ICompiledModel> compile(const Model& model, const Properties& properties) override {
-    auto candidates = select_candidates(properties);
-    std::string reasons;
-    for (const auto& device : candidates) {
-      const auto supported = device->query_model(model);
-      const auto& nodes = model.graph().nodes;
-      auto missing = std::find_if(nodes.begin(), nodes.end(),
-                                  [&](const ir::Node& n) { return !supported.count(n.name); });
-      if (missing != nodes.end()) {
-        log().info("AUTO: skipping {}: it cannot run op {} (node {})", device->name(), missing->op_type,
-                   missing->name);
-        reasons += "; " + device->name() + " cannot run op " + missing->op_type;
-        continue;
-      }
-      log().info("AUTO: selected {} for model '{}'", device->name(), model.name());
-      Properties inner = properties;
-      inner.erase("device_priorities");
-      return device->compile(model, inner);
+    SelectionInput input{name_, get_or(properties, device_priorities, std::vector<std::string>{}), lookup_, this};
+    auto candidates = filter_for_model(list_candidates(input), model, properties, name_);
+
+    AutoConfig config;
+    config.virtual_name = name_;
+    const auto requested = get_or(properties, hint::performance_mode,
+                                  cumulative_ ? PerformanceMode::CUMULATIVE_THROUGHPUT : PerformanceMode::LATENCY);
+    config.mode = cumulative_ ? PerformanceMode::CUMULATIVE_THROUGHPUT : requested;
+    config.startup_fallback = get_or(properties, enable_startup_fallback, true);
+    config.runtime_fallback = get_or(properties, enable_runtime_fallback, true);
+    config.policy = get_or(properties, schedule_policy, std::string{});
+    if (!config.policy.empty()) (void)make_scheduling_policy(config.policy);  // reject a bad name before compiling
+    config.inference_timeout_ms = get_or(properties, inference_timeout_ms, 0.0);
+    config.device_properties = properties;
+    for (const char* key : kOwnProperties) config.device_properties.erase(key);
+    // Each device runs at its own configuration for the hint: the cumulative
+    // case means many requests per device, i.e. each device's THROUGHPUT.
+    const auto device_mode = requested == PerformanceMode::LATENCY ? PerformanceMode::LATENCY
+                                                                   : PerformanceMode::THROUGHPUT;
+    config.device_properties[hint::performance_mode.name] = to_property_string(device_mode);
+    return std::make_shared<AutoCompiledModel>(model, std::move(candidates), std::move(config));
+  }
+
+  std::vector<std::string> supported_properties() const override {
+    auto names = IDevice::supported_properties();
+    for (const char* n : {"device_priorities", "performance_mode", "enable_startup_fallback",
+                          "enable_runtime_fallback", "schedule_policy", "inference_timeout_ms"})
+      names.push_back(n);
+    return names;
+  }
+
+  std::string get_property(const std::string& name) const override {
+    if (name == "device_priorities") {
+      std::vector<std::string> names;
+      for (const auto& c : default_candidates()) names.push_back(c.name);
+      return to_property_string(names);
     }
-    throw Error(ErrorCode::unsupported, "AUTO found no device that can run model '" + model.name() + "'" + reasons);
+    if (name == "performance_mode")
+      return to_property_string(cumulative_ ? PerformanceMode::CUMULATIVE_THROUGHPUT : PerformanceMode::LATENCY);
+    if (name == "enable_startup_fallback" || name == "enable_runtime_fallback") return "true";
+    if (name == "schedule_policy") return cumulative_ ? "device_priority" : "latency";
+    if (name == "inference_timeout_ms") return "0";
+    if (name == "device_full_name")
+      return cumulative_ ? "MULTI: every selected device at once" : "AUTO: automatic device selection";
+    return IDevice::get_property(name);
   }
 
  private:
-  std::vector<std::shared_ptr<plugin::IDevice>> select_candidates(const Properties& properties) const {
-    const auto listed = get_or(properties, device_priorities, std::vector<std::string>{});
-    std::vector<std::string> include, exclude;
-    for (const auto& item : listed) {
-      const bool minus = item[0] == '-';
-      std::string name = minus ? item.substr(1) : item;
-      if (auto paren = name.find('('); paren != std::string::npos) name = name.substr(0, paren);
-      if (!lookup_->find_device(name)) {
-        std::string available;
-        for (const auto& d : lookup_->devices()) available += (available.empty() ? "" : ", ") + d->name();
-        throw Error(ErrorCode::invalid_argument,
-                    "AUTO: unknown device '" + name + "' in the candidate list; available devices: " + available);
-      }
-      (minus ? exclude : include).push_back(name);
+  std::vector<Candidate> default_candidates() const {
+    try {
+      return list_candidates(SelectionInput{name_, {}, lookup_, this});
+    } catch (const Error&) {
+      return {};
     }
-    std::vector<std::shared_ptr<plugin::IDevice>> out;
-    if (!include.empty()) {
-      for (const auto& name : include) out.push_back(lookup_->find_device(name));
-      return out;
-    }
-    for (const auto& d : lookup_->devices()) {
-      const auto c = d->device_class();
-      if (c == plugin::DeviceClass::virtual_device || c == plugin::DeviceClass::reference) continue;
-      if (d->name().rfind("SIM.", 0) == 0) continue;
-      if (std::find(exclude.begin(), exclude.end(), d->name()) != exclude.end()) continue;
-      out.push_back(d);
-    }
-    std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-      return class_rank(a->device_class()) < class_rank(b->device_class());
-    });
-    if (out.empty()) {
-      if (auto ref = lookup_->find_device("REF"); ref && std::find(exclude.begin(), exclude.end(), "REF") == exclude.end()) {
-        log().warn("AUTO: no hardware device available; using the reference device REF");
-        out.push_back(ref);
-      }
-    }
-    return out;
   }
 
+  std::string name_;
+  bool cumulative_;
   const plugin::IDeviceLookup* lookup_;
 };
 
 }  // namespace
 
-AUTOSCHED_REGISTER_DEVICE("AUTO", 1000, [](const plugin::DeviceContext& context) {
-  return std::vector<std::shared_ptr<plugin::IDevice>>{std::make_shared<AutoDevice>(context.lookup)};
-});
+std::vector<std::shared_ptr<plugin::IDevice>> provide_virtual_devices(const plugin::DeviceContext& context) {
+  std::vector<std::shared_ptr<plugin::IDevice>> devices;
+  devices.push_back(std::make_shared<VirtualDevice>("AUTO", false, context.lookup));
+  devices.push_back(std::make_shared<VirtualDevice>("MULTI", true, context.lookup));
+  return devices;
+}
+
+AUTOSCHED_REGISTER_DEVICE("AUTO", 1000, provide_virtual_devices);
 
 }  // namespace autosched::scheduler

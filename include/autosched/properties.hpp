@@ -75,6 +75,10 @@ inline constexpr Property<bool> enable_startup_fallback{"enable_startup_fallback
 inline constexpr Property<bool> enable_runtime_fallback{"enable_runtime_fallback"};
 inline constexpr Property<std::string> schedule_policy{"schedule_policy"};
 inline constexpr Property<std::vector<std::string>> device_priorities{"device_priorities"};
+// AUTO/MULTI: an inference running longer than this on one device is cancelled
+// and re-run elsewhere (runtime fallback). 0 (default): derived from the
+// device's measured latency once it has some, otherwise no limit.
+inline constexpr Property<double> inference_timeout_ms{"inference_timeout_ms"};
 inline constexpr Property<LogLevel> log_level{"log_level"};
 inline constexpr Property<std::vector<std::string>> sim_profiles{"sim_profiles"};
 inline constexpr Property<std::int64_t> ocl_compute_units{"ocl_compute_units"};

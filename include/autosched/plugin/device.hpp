@@ -70,6 +70,14 @@ class IDevice {
   // supported_properties, ...); throws Error(not_found) listing supported names.
   virtual std::string get_property(const std::string& name) const;
   virtual std::vector<std::string> supported_properties() const;
+  // Whether AUTO and MULTI consider this device when the application names no
+  // candidates. Default: every concrete device except the reference device and
+  // simulated devices ("SIM." names), which take part only when named.
+  virtual bool default_candidate() const;
+  // Startup-acceleration hook: true when compiling `model` with `properties`
+  // would be served from the device's compile cache (cache_dir), so AUTO skips
+  // the CPU helper compile. Must be cheap and must not compile. Default: false.
+  virtual bool is_compile_cached(const Model& model, const Properties& properties) const;
 };
 
 class IDeviceLookup {

@@ -1,0 +1,148 @@
+#include "scheduler/auto_compiled_model.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+#include "core/logging.hpp"
+#include "scheduler/auto_infer_request.hpp"
+
+namespace autosched::scheduler {
+
+namespace {
+
+std::atomic<unsigned> next_instance{1};
+
+std::unique_ptr<SchedulingPolicy> policy_for(const AutoConfig& config) {
+  if (!config.policy.empty()) return make_scheduling_policy(config.policy);
+  if (config.mode == PerformanceMode::LATENCY) return make_scheduling_policy("latency");
+  return make_scheduling_policy("device_priority");
+}
+
+// The first CPU-class candidate after the target, or kNoDevice.
+std::size_t helper_for(const std::vector<Candidate>& candidates, std::size_t target) {
+  if (candidates[target].device->device_class() == plugin::DeviceClass::cpu) return kNoDevice;
+  for (std::size_t i = 0; i < candidates.size(); ++i)
+    if (i != target && candidates[i].device->device_class() == plugin::DeviceClass::cpu) return i;
+  return kNoDevice;
+}
+
+}  // namespace
+
+AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> candidates, AutoConfig config)
+    : model_(model), config_(std::move(config)) {
+  DeviceSetOptions options;
+  options.virtual_name = config_.virtual_name;
+  options.label = config_.virtual_name + "#" + std::to_string(next_instance++) + " '" + model.name() + "'";
+  options.runtime_fallback = config_.runtime_fallback;
+  options.consolidate_on_latency = config_.mode == PerformanceMode::LATENCY;
+  options.drain_helper_on_target_ready = config_.mode == PerformanceMode::THROUGHPUT;
+  options.inference_timeout_ms = config_.inference_timeout_ms;
+  for (const auto& port : model.outputs()) options.output_ports.push_back(port.name);
+  // The compile step of one candidate; the set keeps it for compiles on demand.
+  // It holds copies of what it needs, never the compiled model itself.
+  options.compile = [model, candidates, props = config_.device_properties](std::size_t i) {
+    const auto& c = candidates[i];
+    auto inner = c.device->compile(model, props);
+    if (!inner) throw Error(ErrorCode::internal, c.name + " returned no compiled model");
+    CompiledCandidate out;
+    out.slots = std::max(1u, inner->num_parallel_requests());
+    if (c.cap) out.slots = std::min(out.slots, c.cap);
+    out.optimal_requests = out.slots;
+    try {
+      out.optimal_requests =
+          from_property_string<std::int64_t>("optimal_number_of_infer_requests",
+                                             inner->get_property("optimal_number_of_infer_requests"));
+    } catch (const std::exception&) {
+      // A device that does not answer: one request per slot.
+    }
+    if (c.cap) out.optimal_requests = std::min<std::int64_t>(out.optimal_requests, c.cap);
+    out.model = plugin::wrap_compiled_model(std::move(inner), c.name, c.cap);
+    return out;
+  };
+  devices_ = std::make_shared<DeviceSet>(candidates, policy_for(config_), std::move(options));
+
+  try {
+    if (config_.mode == PerformanceMode::CUMULATIVE_THROUGHPUT) {
+      compile_all_at_once();
+    } else {
+      std::size_t helper = config_.startup_fallback ? helper_for(candidates, 0) : kNoDevice;
+      if (helper != kNoDevice && candidates[0].device->is_compile_cached(model, config_.device_properties)) {
+        log().info("{}: {} compile is a cache hit; no CPU helper", devices_->options().label, candidates[0].name);
+        helper = kNoDevice;
+      }
+      devices_->set_roles(0, helper);
+      if (helper != kNoDevice)
+        compile_with_helper(0, helper);
+      else
+        compile_in_order();
+    }
+  } catch (...) {
+    for (auto& t : compiles_) t.join();
+    throw;
+  }
+  workers_ = devices_->slot_estimate();
+}
+
+AutoCompiledModel::~AutoCompiledModel() {
+  for (auto& t : compiles_) t.join();
+}
+
+void AutoCompiledModel::start_background(std::size_t index) {
+  devices_->mark_compiling(index);
+  compiles_.emplace_back([devices = devices_, index] { devices->compile_now(index); });
+}
+
+void AutoCompiledModel::compile_all_at_once() {
+  for (std::size_t i = 0; i < devices_->size(); ++i) devices_->mark_compiling(i);
+  for (std::size_t i = 1; i < devices_->size(); ++i)
+    compiles_.emplace_back([devices = devices_, i] { devices->compile_now(i); });
+  devices_->compile_now(0);
+  for (auto& t : compiles_) t.join();
+  compiles_.clear();
+  if (devices_->execution_devices().empty())
+    throw Error(ErrorCode::device_failure,
+                config_.virtual_name + ": compiling failed on every device: " + devices_->compile_errors());
+}
+
+void AutoCompiledModel::compile_with_helper(std::size_t target, std::size_t helper) {
+  log().info("{}: startup acceleration: compiling on {} while the target {} compiles",
+             devices_->options().label, devices_->candidate_names()[helper], devices_->candidate_names()[target]);
+  start_background(target);
+  start_background(helper);
+  if (!devices_->wait_for_first_ready())
+    throw Error(ErrorCode::device_failure,
+                config_.virtual_name + ": compiling failed on every device: " + devices_->compile_errors());
+}
+
+void AutoCompiledModel::compile_in_order() {
+  // No helper: the candidates in priority order until one compiles.
+  for (std::size_t i = 0; i < devices_->size(); ++i) {
+    devices_->mark_compiling(i);
+    devices_->compile_now(i);
+    if (!devices_->execution_devices().empty()) return;
+  }
+  throw Error(ErrorCode::device_failure,
+              config_.virtual_name + ": compiling failed on every device: " + devices_->compile_errors());
+}
+
+std::unique_ptr<plugin::ISyncInferRequest> AutoCompiledModel::create_sync_request() {
+  return std::make_unique<AutoInferRequest>(devices_);
+}
+
+std::string AutoCompiledModel::get_property(const std::string& name) const {
+  if (name == "optimal_number_of_infer_requests") return to_property_string(devices_->optimal_requests());
+  if (name == "execution_devices") return to_property_string(devices_->execution_devices());
+  if (name == "performance_mode") return to_property_string(config_.mode);
+  if (name == "schedule_policy") return devices_->policy_name();
+  if (name == "device_priorities") return to_property_string(devices_->candidate_names());
+  if (name == "enable_startup_fallback") return to_property_string(config_.startup_fallback);
+  if (name == "enable_runtime_fallback") return to_property_string(config_.runtime_fallback);
+  if (name == "inference_timeout_ms") return to_property_string(config_.inference_timeout_ms);
+  if (name == "supported_properties")
+    return "optimal_number_of_infer_requests,execution_devices,performance_mode,schedule_policy,device_priorities,"
+           "enable_startup_fallback,enable_runtime_fallback,inference_timeout_ms,supported_properties";
+  throw Error(ErrorCode::not_found, config_.virtual_name + " compiled model has no property '" + name +
+                                        "'; supported: " + get_property("supported_properties"));
+}
+
+}  // namespace autosched::scheduler

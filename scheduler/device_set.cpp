@@ -1,0 +1,246 @@
+// DeviceSet, request side: acquiring a slot (policy decision over a
+// snapshot), completing an attempt (statistics, quarantine, probes).
+#include "scheduler/device_set.hpp"
+
+#include <algorithm>
+
+#include "core/logging.hpp"
+#include "scheduler/observer_hub.hpp"
+
+namespace autosched::scheduler {
+
+namespace {
+constexpr double kEwmaWeight = 0.2;          // weight of the newest sample
+constexpr double kMinAutoTimeoutMs = 2000;   // derived hang limit: at least this
+constexpr double kAutoTimeoutFactor = 50;    // ... and this many times the average
+constexpr std::uint64_t kSamplesForAutoTimeout = 3;
+}  // namespace
+
+const char* to_string(DeviceState s) noexcept {
+  switch (s) {
+    case DeviceState::pending: return "pending";
+    case DeviceState::compiling: return "compiling";
+    case DeviceState::ready: return "ready";
+    case DeviceState::draining: return "draining";
+    case DeviceState::released: return "released";
+    case DeviceState::compile_failed: return "compile_failed";
+  }
+  return "unknown";
+}
+
+DeviceSet::DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<SchedulingPolicy> policy,
+                     DeviceSetOptions options)
+    : policy_(std::move(policy)), options_(std::move(options)) {
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    auto d = std::make_unique<Device>();
+    d->candidate = std::move(candidates[i]);
+    d->priority = i;
+    devices_.push_back(std::move(d));
+  }
+}
+
+DeviceSet::~DeviceSet() = default;
+
+DeviceSnapshot DeviceSet::snapshot_of(std::size_t i) const {
+  const auto& d = *devices_[i];
+  DeviceSnapshot s;
+  s.name = d.candidate.name;
+  s.device_class = d.candidate.device->device_class();
+  s.priority = d.priority;
+  s.slots = d.slots;
+  s.in_flight = d.in_flight;
+  s.completed = d.completed;
+  s.failed = d.failed;
+  s.samples = d.samples;
+  s.ewma_latency_ms = d.ewma_ms;
+  s.quarantined = d.quarantined;
+  return s;
+}
+
+std::vector<DeviceSnapshot> DeviceSet::snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<DeviceSnapshot> out;
+  for (std::size_t i = 0; i < devices_.size(); ++i) out.push_back(snapshot_of(i));
+  return out;
+}
+
+DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id,
+                                    const std::atomic<bool>& cancelled) {
+  if (attempts.tried.size() != devices_.size()) attempts.tried.assign(devices_.size(), false);
+  std::unique_lock lock(mutex_);
+  std::vector<DeviceSnapshot> view(devices_.size());
+  for (;;) {
+    if (cancelled.load()) {
+      lock.unlock();
+      throw Error(ErrorCode::cancelled, options_.virtual_name + ": request cancelled while waiting for a device");
+    }
+    const auto now = Clock::now();
+    bool any_eligible = false, compiling = false, last_resort = false;
+    std::size_t compilable = kNoDevice;
+    auto next_probe = Clock::time_point::max();
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+      auto& d = *devices_[i];
+      view[i] = snapshot_of(i);
+      if (attempts.tried[i]) continue;
+      if (d.state == DeviceState::compiling) compiling = true;
+      if ((d.state == DeviceState::pending || d.state == DeviceState::released) && compilable == kNoDevice)
+        compilable = i;
+      if (d.state != DeviceState::ready) continue;
+      if (!d.quarantined) {
+        view[i].eligible = true;
+      } else if (!d.probing && now >= d.probe_at) {
+        view[i].eligible = true;  // probe
+      } else {
+        last_resort = true;
+        if (!d.probing) next_probe = std::min(next_probe, d.probe_at);
+      }
+      any_eligible = any_eligible || view[i].eligible;
+    }
+    if (!any_eligible && !compiling) {
+      if (compilable != kNoDevice && options_.runtime_fallback && options_.compile) {
+        // Runtime fallback needs a device nobody compiled yet (or one released): compile it here.
+        devices_[compilable]->state = DeviceState::compiling;
+        device_event(DeviceEventKind::compiling, compilable, "on demand (runtime fallback)");
+        lock.unlock();
+        compile_now(compilable);
+        lock.lock();
+        continue;
+      }
+      if (last_resort) {
+        // Every untried device is quarantined: try them anyway rather than fail unseen.
+        for (std::size_t i = 0; i < devices_.size(); ++i)
+          if (!attempts.tried[i] && devices_[i]->state == DeviceState::ready && !devices_[i]->probing) {
+            view[i].eligible = true;
+            any_eligible = true;
+          }
+      }
+      if (!any_eligible && !last_resort) {
+        std::string message = options_.virtual_name + ": every device failed for this request";
+        std::string all;
+        for (const auto& e : attempts.errors) all += (all.empty() ? "" : "; ") + e;
+        for (std::size_t i = 0; i < devices_.size(); ++i)
+          if (!attempts.tried[i] && devices_[i]->state == DeviceState::compile_failed)
+            all += (all.empty() ? "" : "; ") + devices_[i]->candidate.name + ": compile failed: " +
+                   devices_[i]->compile_error;
+        if (all.empty()) all = "no device is available";
+        lock.unlock();
+        throw Error(ErrorCode::device_failure, message + ": " + all);
+      }
+    }
+    std::optional<std::size_t> choice;
+    if (any_eligible) choice = policy_->choose(view, RequestSnapshot{request_id, attempts.count + 1});
+    if (choice && *choice < devices_.size() && view[*choice].eligible && view[*choice].free_slots() > 0) {
+      auto& d = *devices_[*choice];
+      Lease lease;
+      lease.index = *choice;
+      lease.device = d.candidate.name;
+      lease.probe = d.quarantined;
+      if (lease.probe) d.probing = true;
+      ++d.in_flight;
+      CompiledModel compiled = d.compiled;
+      if (!d.idle.empty()) {
+        lease.request = std::move(d.idle.back());
+        d.idle.pop_back();
+      }
+      attempts.tried[*choice] = true;
+      ++attempts.count;
+      lock.unlock();
+      if (!lease.request) {
+        try {
+          lease.request = compiled.create_infer_request();
+        } catch (const std::exception& e) {
+          const std::string why = std::string("creating an infer request failed: ") + e.what();
+          attempts.errors.push_back(lease.device + ": " + why);
+          complete(lease, Outcome::failed, 0, why);
+          lock.lock();
+          continue;
+        }
+      }
+      lease.start = Clock::now();
+      return lease;
+    }
+    if (next_probe != Clock::time_point::max())
+      changed_.wait_until(lock, next_probe);
+    else
+      changed_.wait(lock);
+  }
+}
+
+void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const std::string& error) {
+  std::unique_lock lock(mutex_);
+  auto& d = *devices_[lease.index];
+  if (d.in_flight > 0) --d.in_flight;
+  if (lease.probe) d.probing = false;
+  switch (outcome) {
+    case Outcome::ok:
+      ++d.completed;
+      if (d.completed > 1) {  // the first run is warm-up (allocation, lazy init)
+        d.ewma_ms = d.samples == 0 ? latency_ms : (1 - kEwmaWeight) * d.ewma_ms + kEwmaWeight * latency_ms;
+        ++d.samples;
+      }
+      if (d.quarantined) {
+        d.quarantined = false;
+        d.backoff = std::chrono::milliseconds(0);
+        log().info("{}: {} re-admitted after a successful probe", options_.label, d.candidate.name);
+        device_event(DeviceEventKind::readmitted, lease.index, "");
+        if (lease.index == target_) hand_over_locked();
+      }
+      break;
+    case Outcome::failed:
+      ++d.failed;
+      if (options_.runtime_fallback) {
+        d.backoff = d.quarantined ? std::min(d.backoff * 2, options_.max_backoff) : options_.initial_backoff;
+        if (d.backoff.count() == 0) d.backoff = options_.initial_backoff;
+        d.quarantined = true;
+        d.probe_at = Clock::now() + d.backoff;
+        log().warn("{}: {} quarantined for {} ms after: {}", options_.label, d.candidate.name, d.backoff.count(),
+                   error);
+        device_event(DeviceEventKind::quarantined, lease.index, error);
+      }
+      break;
+    case Outcome::cancelled: break;
+  }
+  // A request that failed may have left its inner request in a state we do not trust: drop it.
+  if (lease.request && outcome != Outcome::failed && d.state == DeviceState::ready)
+    d.idle.push_back(std::move(*lease.request));
+  else if (lease.request)
+    garbage_requests_.push_back(std::move(*lease.request));
+  lease.request.reset();
+  release_if_idle(lease.index);
+  if (outcome == Outcome::ok && options_.consolidate_on_latency && !consolidated_) consolidate_latency();
+  changed_.notify_all();
+  flush(lock);
+}
+
+void DeviceSet::wake() {
+  std::lock_guard lock(mutex_);
+  changed_.notify_all();
+}
+
+double DeviceSet::timeout_ms(std::size_t index) const {
+  if (options_.inference_timeout_ms > 0) return options_.inference_timeout_ms;
+  std::lock_guard lock(mutex_);
+  const auto& d = *devices_[index];
+  if (d.samples < kSamplesForAutoTimeout) return 0;
+  return std::max(kMinAutoTimeoutMs, kAutoTimeoutFactor * d.ewma_ms);
+}
+
+void DeviceSet::device_event(DeviceEventKind kind, std::size_t i, const std::string& detail) {
+  if (!observers_active()) return;
+  events_.push_back({kind, options_.label, devices_[i]->candidate.name, detail, Clock::now()});
+}
+
+void DeviceSet::flush(std::unique_lock<std::mutex>& lock) {
+  auto events = std::move(events_);
+  events_.clear();
+  auto garbage = std::move(garbage_);
+  garbage_.clear();
+  auto requests = std::move(garbage_requests_);
+  garbage_requests_.clear();
+  lock.unlock();
+  requests.clear();
+  garbage.clear();
+  for (const auto& e : events) notify(e);
+}
+
+}  // namespace autosched::scheduler

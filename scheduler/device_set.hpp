@@ -1,0 +1,171 @@
+#pragma once
+// The mechanism half of AUTO / MULTI: the candidate devices of one compiled
+// model with their compiled models, free slots, live statistics and health.
+// A request acquires a Lease (a slot plus an inner InferRequest on one
+// device) chosen by the SchedulingPolicy from a snapshot, runs it, and
+// completes the lease with the outcome. Failures quarantine a device (runtime
+// fallback) until a probe after an exponential back-off succeeds. Devices
+// that stop taking requests (hand-over, LATENCY consolidation) drain: their
+// compiled model is released once their last in-flight request ends.
+// Thread-safe: one mutex, held only for bookkeeping (never while inferring,
+// compiling or calling observers). Private *_locked / release / consolidate
+// helpers expect the caller to hold it.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autosched/compiled_model.hpp"
+#include "autosched/observer.hpp"
+#include "scheduler/candidate_selection.hpp"
+#include "scheduler/scheduling_policy.hpp"
+
+namespace autosched::scheduler {
+
+inline constexpr std::size_t kNoDevice = std::numeric_limits<std::size_t>::max();
+
+// What compiling one candidate produced.
+struct CompiledCandidate {
+  CompiledModel model;   // wrapped in the core's async machinery for that device
+  unsigned slots = 1;    // requests it runs at once (capped by "NAME(N)")
+  std::int64_t optimal_requests = 1;
+};
+
+struct DeviceSetOptions {
+  std::string label;           // "AUTO#3 'model'": logs and observer events
+  std::string virtual_name;    // "AUTO" / "MULTI"
+  std::vector<std::string> output_ports;  // the model's output names (binding inner requests)
+  bool runtime_fallback = true;
+  // LATENCY: once every ready device has `latency_samples` measured runs,
+  // keep the fastest and drain the others (logged).
+  bool consolidate_on_latency = false;
+  unsigned latency_samples = 3;
+  // THROUGHPUT hand-over: when the target is ready, the helper drains.
+  bool drain_helper_on_target_ready = false;
+  double inference_timeout_ms = 0;  // 0: derived from measured latency
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{5000};
+  // Compiles candidate i (blocking; throws on failure). Used for compiles on
+  // demand by runtime fallback; startup compiles call it too.
+  std::function<CompiledCandidate(std::size_t)> compile;
+};
+
+enum class DeviceState { pending, compiling, ready, draining, released, compile_failed };
+const char* to_string(DeviceState s) noexcept;
+
+class DeviceSet {
+ public:
+  struct Lease {
+    std::size_t index = kNoDevice;
+    std::string device;
+    std::optional<InferRequest> request;
+    bool probe = false;  // the device is quarantined; this run decides re-admission
+    std::chrono::steady_clock::time_point start;
+  };
+  // Per-request record of devices already tried and their errors.
+  struct Attempts {
+    std::vector<bool> tried;
+    std::vector<std::string> errors;  // "DEVICE: message"
+    unsigned count = 0;
+  };
+  enum class Outcome { ok, failed, cancelled };
+
+  DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<SchedulingPolicy> policy, DeviceSetOptions options);
+  ~DeviceSet();
+  DeviceSet(const DeviceSet&) = delete;
+  DeviceSet& operator=(const DeviceSet&) = delete;
+
+  // ---- lifecycle (device_set_lifecycle.cpp) ----
+  void set_roles(std::size_t target, std::size_t helper);
+  void mark_compiling(std::size_t index);
+  void mark_ready(std::size_t index, CompiledCandidate compiled);
+  void mark_compile_failed(std::size_t index, const std::string& error);
+  // Compiles candidate `index` with options.compile and records the result. Never throws.
+  void compile_now(std::size_t index);
+  // Blocks until a device is ready (true) or no compile is in progress and none is ready (false).
+  bool wait_for_first_ready();
+  // Errors of failed compiles, "DEVICE: message; ..." (empty when none).
+  std::string compile_errors() const;
+
+  // ---- requests (device_set.cpp) ----
+  // Blocks until a device slot is chosen for the next attempt of a request.
+  // Throws Error(cancelled) once `cancelled` is set (wake() re-checks), and
+  // Error(device_failure) listing every device's error when no device is left.
+  Lease acquire(Attempts& attempts, std::uint64_t request_id, const std::atomic<bool>& cancelled);
+  // Ends an attempt. `latency_ms` is the time on the device.
+  void complete(Lease& lease, Outcome outcome, double latency_ms, const std::string& error);
+  // Makes waiting acquire() calls re-check their cancel flags.
+  void wake();
+  // How long an attempt on `index` may run before it counts as hung (0 = no limit).
+  double timeout_ms(std::size_t index) const;
+
+  // ---- introspection ----
+  std::vector<std::string> execution_devices() const;  // holding a compiled model now
+  std::int64_t optimal_requests() const;
+  // Slots of ready devices, plus an estimate for devices still compiling.
+  unsigned slot_estimate() const;
+  std::vector<DeviceSnapshot> snapshot() const;
+  std::size_t size() const { return devices_.size(); }
+  const DeviceSetOptions& options() const { return options_; }
+  std::string policy_name() const;
+  std::vector<std::string> candidate_names() const;
+
+ private:
+  struct Device;
+  using Clock = std::chrono::steady_clock;
+
+  DeviceSnapshot snapshot_of(std::size_t i) const;
+  // Releases a draining device with nothing in flight (moves its compiled
+  // model into `garbage_`, destroyed after the lock is dropped).
+  void release_if_idle(std::size_t i);
+  // Stops giving `index` new requests; it is released when its in-flight requests end.
+  void drain_locked(std::size_t index, const std::string& why);
+  void hand_over_locked();
+  void consolidate_latency();
+  void device_event(DeviceEventKind kind, std::size_t i, const std::string& detail);
+  // Destroys released compiled models and delivers queued events; call without the lock.
+  void flush(std::unique_lock<std::mutex>& lock);
+
+  std::vector<std::unique_ptr<Device>> devices_;
+  std::unique_ptr<SchedulingPolicy> policy_;
+  DeviceSetOptions options_;
+  std::size_t target_ = kNoDevice;
+  std::size_t helper_ = kNoDevice;
+  bool consolidated_ = false;
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<DeviceEvent> events_;         // delivered by flush()
+  std::vector<CompiledModel> garbage_;      // destroyed by flush()
+  std::vector<InferRequest> garbage_requests_;
+};
+
+// One candidate's mutable state; guarded by DeviceSet::mutex_.
+struct DeviceSet::Device {
+  Candidate candidate;
+  std::size_t priority = 0;
+  DeviceState state = DeviceState::pending;
+  CompiledModel compiled;             // empty unless ready / draining
+  unsigned slots = 0;
+  std::int64_t optimal = 0;
+  unsigned in_flight = 0;
+  std::vector<InferRequest> idle;     // inner requests ready for reuse
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t samples = 0;          // completions in the average (the first is warm-up)
+  double ewma_ms = 0;
+  bool quarantined = false;
+  bool probing = false;               // a probe run is in flight
+  std::chrono::steady_clock::time_point probe_at;
+  std::chrono::milliseconds backoff{0};
+  std::string compile_error;
+};
+
+}  // namespace autosched::scheduler

@@ -1,0 +1,196 @@
+// DeviceSet, device side: compiles finishing or failing, hand-over from the
+// CPU helper to the target, draining and releasing compiled models, the
+// LATENCY consolidation onto the measured-fastest device, introspection.
+#include <algorithm>
+
+#include "core/logging.hpp"
+#include "scheduler/device_set.hpp"
+#include "scheduler/observer_hub.hpp"
+
+namespace autosched::scheduler {
+
+namespace {
+// Slots assumed for a device whose compile has not finished (its real count is
+// unknown until then); extra outer workers only wait for a slot.
+constexpr unsigned kCompilingSlotEstimate = 8;
+}  // namespace
+
+void DeviceSet::set_roles(std::size_t target, std::size_t helper) {
+  std::lock_guard lock(mutex_);
+  target_ = target;
+  helper_ = helper;
+}
+
+void DeviceSet::mark_compiling(std::size_t index) {
+  std::unique_lock lock(mutex_);
+  devices_[index]->state = DeviceState::compiling;
+  device_event(DeviceEventKind::compiling, index, "");
+  flush(lock);
+}
+
+void DeviceSet::mark_ready(std::size_t index, CompiledCandidate compiled) {
+  std::unique_lock lock(mutex_);
+  auto& d = *devices_[index];
+  d.compiled = std::move(compiled.model);
+  d.slots = std::max(1u, compiled.slots);
+  d.optimal = std::max<std::int64_t>(1, compiled.optimal_requests);
+  d.state = DeviceState::ready;
+  d.compile_error.clear();
+  log().info("{}: {} ready ({} slots){}", options_.label, d.candidate.name, d.slots,
+             index == helper_ ? " as the CPU helper" : "");
+  device_event(DeviceEventKind::ready, index, "slots=" + std::to_string(d.slots));
+  hand_over_locked();
+  changed_.notify_all();
+  flush(lock);
+}
+
+void DeviceSet::hand_over_locked() {
+  // THROUGHPUT: a healthy target takes every new request; the helper drains.
+  // (A helper compiled on demand while the target is quarantined stays.)
+  if (!options_.drain_helper_on_target_ready || helper_ == kNoDevice || target_ == kNoDevice) return;
+  const auto& target = *devices_[target_];
+  if (target.state != DeviceState::ready || target.quarantined || devices_[helper_]->state != DeviceState::ready)
+    return;
+  log().info("{}: hand-over: new requests go to {}", options_.label, target.candidate.name);
+  drain_locked(helper_, "hand-over to " + target.candidate.name);
+}
+
+void DeviceSet::mark_compile_failed(std::size_t index, const std::string& error) {
+  std::unique_lock lock(mutex_);
+  auto& d = *devices_[index];
+  d.state = DeviceState::compile_failed;
+  d.compile_error = error;
+  log().warn("{}: compiling on {} failed: {}", options_.label, d.candidate.name, error);
+  device_event(DeviceEventKind::compile_failed, index, error);
+  changed_.notify_all();
+  flush(lock);
+}
+
+void DeviceSet::compile_now(std::size_t index) {
+  CompiledCandidate compiled;
+  try {
+    compiled = options_.compile(index);
+  } catch (const std::exception& e) {
+    mark_compile_failed(index, e.what());
+    return;
+  } catch (...) {
+    mark_compile_failed(index, "unknown exception");
+    return;
+  }
+  mark_ready(index, std::move(compiled));
+}
+
+bool DeviceSet::wait_for_first_ready() {
+  std::unique_lock lock(mutex_);
+  auto ready = [&] {
+    return std::any_of(devices_.begin(), devices_.end(), [](const auto& d) {
+      return d->state == DeviceState::ready || d->state == DeviceState::draining;
+    });
+  };
+  auto compiling = [&] {
+    return std::any_of(devices_.begin(), devices_.end(),
+                       [](const auto& d) { return d->state == DeviceState::compiling; });
+  };
+  changed_.wait(lock, [&] { return ready() || !compiling(); });
+  return ready();
+}
+
+void DeviceSet::drain_locked(std::size_t index, const std::string& why) {
+  auto& d = *devices_[index];
+  if (d.state != DeviceState::ready) return;
+  d.state = DeviceState::draining;
+  for (auto& r : d.idle) garbage_requests_.push_back(std::move(r));
+  d.idle.clear();
+  log().info("{}: {} takes no new requests ({}); {} in flight", options_.label, d.candidate.name, why, d.in_flight);
+  device_event(DeviceEventKind::draining, index, why);
+  release_if_idle(index);
+}
+
+void DeviceSet::release_if_idle(std::size_t i) {
+  auto& d = *devices_[i];
+  if (d.state != DeviceState::draining || d.in_flight > 0) return;
+  garbage_.push_back(std::move(d.compiled));
+  d.compiled = CompiledModel();
+  for (auto& r : d.idle) garbage_requests_.push_back(std::move(r));
+  d.idle.clear();
+  d.state = DeviceState::released;
+  if (i == helper_)
+    log().info("{}: CPU helper released ({})", options_.label, d.candidate.name);
+  else
+    log().info("{}: {} released", options_.label, d.candidate.name);
+  device_event(DeviceEventKind::released, i, i == helper_ ? "CPU helper" : "");
+}
+
+void DeviceSet::consolidate_latency() {
+  std::size_t best = kNoDevice;
+  unsigned measured = 0;
+  for (std::size_t i = 0; i < devices_.size(); ++i) {
+    const auto& d = *devices_[i];
+    if (d.state == DeviceState::compiling) return;  // wait until every startup compile has ended
+    if (d.state != DeviceState::ready || d.quarantined) continue;
+    if (d.samples < options_.latency_samples) return;
+    ++measured;
+    if (best == kNoDevice || d.ewma_ms < devices_[best]->ewma_ms) best = i;
+  }
+  if (measured < 2) return;
+  consolidated_ = true;
+  std::string others;
+  for (std::size_t i = 0; i < devices_.size(); ++i)
+    if (i != best && devices_[i]->state == DeviceState::ready && !devices_[i]->quarantined)
+      others += ", " + devices_[i]->candidate.name + " " + fmt::format("{:.3f}", devices_[i]->ewma_ms) + " ms";
+  log().info("{}: LATENCY: {} is measured fastest ({:.3f} ms{}); it runs the requests from now on", options_.label,
+             devices_[best]->candidate.name, devices_[best]->ewma_ms, others);
+  for (std::size_t i = 0; i < devices_.size(); ++i)
+    if (i != best && devices_[i]->state == DeviceState::ready && !devices_[i]->quarantined)
+      drain_locked(i, "LATENCY: " + devices_[best]->candidate.name + " measured faster");
+}
+
+std::string DeviceSet::compile_errors() const {
+  std::lock_guard lock(mutex_);
+  std::string s;
+  for (const auto& d : devices_)
+    if (d->state == DeviceState::compile_failed)
+      s += (s.empty() ? "" : "; ") + d->candidate.name + ": " + d->compile_error;
+  return s;
+}
+
+std::vector<std::string> DeviceSet::execution_devices() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> names;
+  for (const auto& d : devices_)
+    if (d->state == DeviceState::ready || d->state == DeviceState::draining) names.push_back(d->candidate.name);
+  return names;
+}
+
+std::int64_t DeviceSet::optimal_requests() const {
+  std::lock_guard lock(mutex_);
+  std::int64_t accepting = 0, draining = 0;
+  for (const auto& d : devices_) {
+    if (d->state == DeviceState::ready) accepting += d->optimal;
+    if (d->state == DeviceState::draining) draining += d->optimal;
+  }
+  return std::max<std::int64_t>(1, accepting > 0 ? accepting : draining);
+}
+
+unsigned DeviceSet::slot_estimate() const {
+  std::lock_guard lock(mutex_);
+  unsigned total = 0;
+  for (const auto& d : devices_) {
+    if (d->state == DeviceState::ready || d->state == DeviceState::draining) total += d->slots;
+    if (d->state == DeviceState::compiling) total += d->candidate.cap ? d->candidate.cap : kCompilingSlotEstimate;
+  }
+  return std::max(1u, total);
+}
+
+std::string DeviceSet::policy_name() const {
+  std::lock_guard lock(mutex_);
+  return policy_->name();
+}
+
+std::vector<std::string> DeviceSet::candidate_names() const {
+  std::vector<std::string> names;
+  for (const auto& d : devices_) names.push_back(d->candidate.name);
+  return names;
+}
+
+}  // namespace autosched::scheduler
