@@ -91,11 +91,11 @@ fs::path resolve_external(const Source& src, const std::string& tensor, const st
   if (location.empty() || rel.is_absolute() || rel.has_root_name())
     throw Error(ErrorCode::io, src.label + ": tensor '" + tensor + "' has external data location '" + location +
                                    "'; it must be a relative path inside the model's directory");
-  std::error_code ec;
-  const fs::path base = fs::weakly_canonical(fs::path(src.base_dir), ec);
-  const fs::path full = fs::weakly_canonical(fs::path(src.base_dir) / rel, ec);
+  std::error_code base_ec, full_ec;
+  const fs::path base = fs::weakly_canonical(fs::path(src.base_dir), base_ec);
+  const fs::path full = fs::weakly_canonical(fs::path(src.base_dir) / rel, full_ec);
   const auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
-  if (ec || b != base.end() || f == full.end())
+  if (base_ec || full_ec || base.empty() || b != base.end() || f == full.end())
     throw Error(ErrorCode::io, src.label + ": tensor '" + tensor + "' has external data location '" + location +
                                    "', which escapes the model directory '" + src.base_dir + "'");
   return full;
