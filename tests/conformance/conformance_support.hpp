@@ -42,7 +42,8 @@ std::string compare_tensors(const Tensor& expected, const Tensor& actual, const 
 Tensor make_uniform_tensor(ElementType type, const Shape& shape, std::uint32_t seed,
                            std::int64_t int_low = 0, std::int64_t int_high = 16);
 
-// True when `device` names one of the devices the core reports available.
+// True when `device` (or, for "AUTO:..." / "CPU(2)", its leading name) is one
+// of the devices the core reports available.
 bool device_available(const std::vector<std::string>& available, const std::string& device);
 
 }  // namespace autosched::conformance
