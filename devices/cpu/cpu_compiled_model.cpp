@@ -1,0 +1,165 @@
+#include "devices/cpu/cpu_compiled_model.hpp"
+
+#include <omp.h>
+#include <sched.h>
+
+#include <atomic>
+#include <chrono>
+#include <list>
+#include <set>
+#include <sstream>
+
+#include "autosched/plugin/graph.hpp"
+#include "core/logging.hpp"
+
+namespace autosched::cpu {
+
+namespace {
+
+// The calling thread's allowed CPUs, e.g. "0,1".
+std::string current_affinity() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return "?";
+  std::ostringstream out;
+  bool first = true;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) {
+      out << (first ? "" : ",") << c;
+      first = false;
+    }
+  return out.str();
+}
+
+// Sets the calling thread's OpenMP team size for its lifetime in this scope.
+class OmpThreadsScope {
+ public:
+  explicit OmpThreadsScope(int threads) : previous_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+  ~OmpThreadsScope() { omp_set_num_threads(previous_); }
+  OmpThreadsScope(const OmpThreadsScope&) = delete;
+  OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+class CpuSyncRequest : public plugin::ISyncInferRequest {
+ public:
+  explicit CpuSyncRequest(std::shared_ptr<CpuCompiledModel> model) : model_(std::move(model)) {}
+
+  void infer(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override {
+    cancel_ = false;
+    std::vector<Shape> shapes;
+    shapes.reserve(inputs.size());
+    for (const auto& t : inputs) shapes.push_back(t.shape());
+    try {
+      auto program = model_->programs().get(shapes, omp_get_max_threads());
+      state_for(program).run(inputs, outputs, cancel_);
+    } catch (const dnnl::error& e) {
+      throw Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what());
+    }
+  }
+  void cancel() override { cancel_ = true; }
+
+ private:
+  ProgramState& state_for(const std::shared_ptr<const Program>& program) {
+    for (auto it = states_.begin(); it != states_.end(); ++it)
+      if (&(*it)->program() == program.get()) {
+        states_.splice(states_.begin(), states_, it);
+        return *states_.front();
+      }
+    states_.push_front(std::make_unique<ProgramState>(program));
+    while (states_.size() > model_->programs().capacity()) states_.pop_back();
+    return *states_.front();
+  }
+
+  std::shared_ptr<CpuCompiledModel> model_;
+  std::list<std::unique_ptr<ProgramState>> states_;  // most recently used first
+  std::atomic<bool> cancel_{false};
+};
+
+}  // namespace
+
+CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
+    : model_(std::move(model)),
+      config_(std::move(config)),
+      programs_(model_.graph_ptr(), BuildOptions{config_.precision}, config_.program_cache_capacity),
+      worker_affinity_(config_.plan.streams.size()) {
+  std::vector<Shape> shapes;
+  bool is_static = true;
+  for (const auto& port : model_.inputs()) {
+    if (!port.shape.is_static()) {
+      is_static = false;
+      break;
+    }
+    shapes.push_back(port.shape.to_shape());
+  }
+  if (!is_static) return;
+  const auto start = std::chrono::steady_clock::now();
+  std::set<int> thread_counts;
+  for (const auto& s : config_.plan.streams) thread_counts.insert(std::max(1, s.threads));
+  for (int threads : thread_counts) {
+    OmpThreadsScope scope(threads);
+    static_program_ = programs_.get(shapes, threads);
+  }
+  compile_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  log().debug("CPU: compiled '{}' in {:.1f} ms: {} steps, arena {} KiB (naive {} KiB); {}", model_.name(),
+              compile_ms_, static_program_->steps.size(), static_program_->arena_bytes / 1024,
+              static_program_->naive_bytes / 1024, config_.plan.to_string());
+}
+
+std::unique_ptr<plugin::ISyncInferRequest> CpuCompiledModel::create_sync_request() {
+  return std::make_unique<CpuSyncRequest>(shared_from_this());
+}
+
+void CpuCompiledModel::on_worker_start(unsigned worker) {
+  const auto& streams = config_.plan.streams;
+  if (streams.empty()) return;
+  const auto& stream = streams[worker % streams.size()];
+  if (config_.plan.pinned && !stream.pus.empty() && !topology::pin_current_thread(stream.pus))
+    log().warn("CPU: could not pin stream {} to its PUs", worker);
+  omp_set_num_threads(std::max(1, stream.threads));
+  const int team = omp_get_max_threads();
+  std::lock_guard lock(workers_mutex_);
+  if (worker < worker_affinity_.size())
+    worker_affinity_[worker] = "cpus=" + current_affinity() + " threads=" + std::to_string(team);
+}
+
+std::string CpuCompiledModel::get_property(const std::string& name) const {
+  const auto& plan = config_.plan;
+  if (name == "optimal_number_of_infer_requests") return to_property_string(std::int64_t(plan.streams.size()));
+  if (name == "execution_devices") return "CPU";
+  if (name == "num_streams") return to_property_string(std::int64_t(plan.streams.size()));
+  if (name == "inference_num_threads") return to_property_string(std::int64_t(plan.total_threads()));
+  if (name == "performance_mode") return to_property_string(config_.mode);
+  if (name == "inference_precision") return to_property_string(config_.precision);
+  if (name == "enable_cpu_pinning") return to_property_string(plan.pinned);
+  if (name == "cpu_isa") return config_.isa;
+  if (name == "cpu_stream_plan") return plan.to_string();
+  if (name == "cpu_compile_ms") return to_property_string(compile_ms_);
+  if (name == "cpu_plan" || name == "cpu_arena_bytes" || name == "cpu_naive_activation_bytes") {
+    auto program = static_program_ ? static_program_ : programs_.latest();
+    if (!program) return "";
+    if (name == "cpu_plan") return program->describe();
+    return to_property_string(std::int64_t(name == "cpu_arena_bytes" ? program->arena_bytes : program->naive_bytes));
+  }
+  if (name == "cpu_program_cache") {
+    return "size=" + std::to_string(programs_.size()) + " builds=" + std::to_string(programs_.builds()) +
+           " capacity=" + std::to_string(programs_.capacity());
+  }
+  if (name == "cpu_worker_affinity") {
+    std::lock_guard lock(workers_mutex_);
+    std::string out;
+    for (std::size_t w = 0; w < worker_affinity_.size(); ++w)
+      out += (w ? ";" : "") + std::to_string(w) + ":" + worker_affinity_[w];
+    return out;
+  }
+  if (name == "supported_properties")
+    return "optimal_number_of_infer_requests,execution_devices,num_streams,inference_num_threads,performance_mode,"
+           "inference_precision,enable_cpu_pinning,cpu_isa,cpu_stream_plan,cpu_compile_ms,cpu_plan,cpu_arena_bytes,"
+           "cpu_naive_activation_bytes,cpu_program_cache,cpu_worker_affinity";
+  throw Error(ErrorCode::not_found, "CPU compiled model has no property '" + name + "'; supported: " +
+                                        get_property("supported_properties"));
+}
+
+}  // namespace autosched::cpu

@@ -1,0 +1,52 @@
+#pragma once
+// The CPU device's compiled model: a stream plan (N pinned streams × T
+// OpenMP threads) and the Programs for the input shapes seen so far. Each
+// async worker of the core is one stream: on_worker_start pins the worker to
+// the stream's PUs and limits oneDNN's OpenMP team to the stream's threads.
+// Sync requests may run on any worker; they keep their per-program state
+// (arena, bound memories) themselves.
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "autosched/plugin/device.hpp"
+#include "devices/cpu/program_cache.hpp"
+#include "topology/stream_planner.hpp"
+
+namespace autosched::cpu {
+
+struct CpuConfig {
+  PerformanceMode mode = PerformanceMode::LATENCY;
+  ElementType precision = ElementType::f32;
+  topology::StreamPlan plan;
+  std::string isa;
+  std::size_t program_cache_capacity = 8;
+};
+
+class CpuCompiledModel : public plugin::ICompiledModel, public std::enable_shared_from_this<CpuCompiledModel> {
+ public:
+  // Builds the program for the model's static input shapes now (on the
+  // calling thread, with OpenMP limited to the streams' thread count); models
+  // with dynamic dimensions build per shape on first use.
+  CpuCompiledModel(Model model, CpuConfig config);
+
+  std::unique_ptr<plugin::ISyncInferRequest> create_sync_request() override;
+  unsigned num_parallel_requests() const override { return unsigned(config_.plan.streams.size()); }
+  void on_worker_start(unsigned worker) override;
+  std::string get_property(const std::string& name) const override;
+  const Model& model() const override { return model_; }
+
+  ProgramCache& programs() { return programs_; }
+
+ private:
+  Model model_;
+  CpuConfig config_;
+  ProgramCache programs_;
+  std::shared_ptr<const Program> static_program_;  // null for dynamic models
+  double compile_ms_ = 0;
+  mutable std::mutex workers_mutex_;
+  std::vector<std::string> worker_affinity_;  // per worker: "cpus=0,1 threads=2" (observed)
+};
+
+}  // namespace autosched::cpu

@@ -1,0 +1,346 @@
+// Lowering of the compute-heavy nodes: Conv (BatchNormalization folded into
+// the weights at build time, element-wise and residual-Add consumers as
+// post-ops), Gemm / MatMul with constant weights (inner product with
+// pre-packed weights and fused bias), MatMul of two activations (matmul) and
+// pooling. Weights and activations let oneDNN choose the layout
+// (format_tag::any); weights are reordered once here.
+#include <cmath>
+#include <numeric>
+
+#include "devices/cpu/program_builder.hpp"
+
+namespace autosched::cpu {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+using dims = dnnl::memory::dims;
+
+namespace {
+
+dims to_dims(const Shape& s) { return dims(s.begin(), s.end()); }
+
+// Explicit begin/end pads of a windowed op (Conv / pooling) for ONNX auto_pad.
+bool window_pads(const ir::Node& node, const Shape& in, const Shape& out, const std::vector<std::int64_t>& kernel,
+                 const std::vector<std::int64_t>& strides, const std::vector<std::int64_t>& dilations, dims& pad_l,
+                 dims& pad_r) {
+  const std::size_t spatial = kernel.size();
+  const std::string auto_pad = node.get_string("auto_pad", "NOTSET");
+  pad_l.assign(spatial, 0);
+  pad_r.assign(spatial, 0);
+  if (auto_pad == "NOTSET" || auto_pad.empty()) {
+    const auto pads = node.get_ints("pads", std::vector<std::int64_t>(2 * spatial, 0));
+    if (pads.size() != 2 * spatial) return false;
+    for (std::size_t i = 0; i < spatial; ++i) pad_l[i] = pads[i], pad_r[i] = pads[i + spatial];
+  } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    for (std::size_t i = 0; i < spatial; ++i) {
+      const std::int64_t total =
+          std::max<std::int64_t>(0, (out[i + 2] - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in[i + 2]);
+      pad_l[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pad_r[i] = total - pad_l[i];
+    }
+  } else if (auto_pad != "VALID") {
+    return false;
+  }
+  return true;
+}
+
+const ir::Node* batch_norm_after(const ir::Graph& graph, int consumer) {
+  if (consumer < 0) return nullptr;
+  const ir::Node& bn = graph.nodes[std::size_t(consumer)];
+  if (bn.op_type != "BatchNormalization" || bn.inputs.size() != 5 || bn.get_int("training_mode", 0) != 0)
+    return nullptr;
+  for (std::size_t k = 1; k < bn.outputs.size(); ++k)
+    if (!bn.outputs[k].empty()) return nullptr;
+  return &bn;
+}
+
+}  // namespace
+
+bool ProgramBuilder::lower_conv(int n) {
+  const ir::Node& node = graph_.nodes[std::size_t(n)];
+  const std::string& x = node.input(0);
+  const std::string& y = node.outputs.at(0);
+  const Tensor* w = constant_of(node.input(1));
+  const Tensor* b = node.has_input(2) ? constant_of(node.input(2)) : nullptr;
+  if (!is_f32_static(x) || !is_f32_static(y) || !w || w->element_type() != ElementType::f32) return false;
+  if (node.has_input(2) && (!b || b->element_type() != ElementType::f32)) return false;
+  const Shape& xs = shape_of(x);
+  const Shape& ys = shape_of(y);
+  const std::size_t spatial = xs.size() - 2;
+  if (xs.size() < 3 || xs.size() > 5 || w->shape().size() != xs.size()) return false;
+  const std::int64_t group = node.get_int("group", 1);
+  const std::int64_t out_channels = w->shape()[0];
+  if (group < 1 || out_channels % group != 0) return false;
+  const std::vector<std::int64_t> kernel(w->shape().begin() + 2, w->shape().end());
+  const auto strides = node.get_ints("strides", std::vector<std::int64_t>(spatial, 1));
+  const auto dilations = node.get_ints("dilations", std::vector<std::int64_t>(spatial, 1));
+  if (strides.size() != spatial || dilations.size() != spatial) return false;
+  dims pad_l, pad_r;
+  if (!window_pads(node, xs, ys, kernel, strides, dilations, pad_l, pad_r)) return false;
+
+  // Weights and bias in f32, with a following BatchNormalization folded in.
+  std::vector<float> weights(w->data<float>(), w->data<float>() + w->size());
+  std::vector<float> bias(std::size_t(out_channels), 0.f);
+  if (b) std::copy(b->data<float>(), b->data<float>() + b->size(), bias.begin());
+  std::string produced = y;
+  std::string labels;
+  std::vector<int> bn_fused;
+  const int consumer = single_consumer(y);
+  if (const ir::Node* bn = batch_norm_after(graph_, consumer)) {
+    const Tensor* p[4];
+    bool ok = true;
+    for (int k = 0; k < 4; ++k) {
+      p[k] = constant_of(bn->input(std::size_t(k) + 1));
+      ok = ok && p[k] && p[k]->element_type() == ElementType::f32 && std::int64_t(p[k]->size()) == out_channels;
+    }
+    if (ok) {
+      const float eps = float(bn->get_float("epsilon", 1e-5));
+      const std::size_t per_channel = weights.size() / std::size_t(out_channels);
+      for (std::int64_t o = 0; o < out_channels; ++o) {
+        const float s = p[0]->data<float>()[o] / std::sqrt(p[3]->data<float>()[o] + eps);
+        for (std::size_t i = 0; i < per_channel; ++i) weights[std::size_t(o) * per_channel + i] *= s;
+        bias[std::size_t(o)] = (bias[std::size_t(o)] - p[2]->data<float>()[o]) * s + p[1]->data<float>()[o];
+      }
+      bn_fused.push_back(consumer);
+      fused_[std::size_t(consumer)] = true;  // so the post-op walk starts after it
+      produced = bn->outputs[0];
+      values_[produced].type = ElementType::f32;
+      values_[produced].shape = ys;
+      labels = "+" + node_label(consumer);
+    }
+  }
+  PostOps fused = collect_post_ops(produced, true);
+
+  const dt act = bf16() ? dt::bf16 : dt::f32;
+  dims wdims = to_dims(w->shape());
+  if (group > 1) {
+    wdims[0] = out_channels / group;
+    wdims.insert(wdims.begin(), group);
+  }
+  dims dil(spatial);
+  for (std::size_t i = 0; i < spatial; ++i) dil[i] = dilations[i] - 1;
+  const dnnl::memory::desc bias_desc({out_channels}, dt::f32, tag::a);
+  dnnl::convolution_forward::primitive_desc pd;
+  try {
+    pd = dnnl::convolution_forward::primitive_desc(
+        {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+         dnnl::memory::desc(to_dims(xs), act, tag::any), dnnl::memory::desc(wdims, act, tag::any), bias_desc,
+         dnnl::memory::desc(to_dims(ys), dt::f32, tag::any), to_dims(strides), dil, pad_l, pad_r},
+        attr_with(&fused.ops), cpu_engine());
+  } catch (const dnnl::error&) {
+    for (int c : bn_fused) fused_[std::size_t(c)] = false;
+    return false;
+  }
+  const int wmem = constant_memory(weights.data(), plain_desc(Shape(wdims.begin(), wdims.end())), pd.weights_desc());
+  const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
+  std::vector<std::pair<int, BufferRef>> args = {
+      {DNNL_ARG_SRC, ref_as(x, pd.src_desc())},
+      {DNNL_ARG_WEIGHTS, BufferRef{BufferRef::Kind::constant, wmem, pd.weights_desc()}},
+      {DNNL_ARG_BIAS, BufferRef{BufferRef::Kind::constant, bmem, pd.bias_desc()}}};
+  finish_fused(fused, produced);
+  if (!fused.sum_operand.empty()) {
+    // sum post-op: dst must hold the residual before the convolution runs.
+    const std::string& residual = fused.sum_operand;
+    Value& r = value(residual);
+    const bool in_place = consumers_[residual].size() == 1 && !is_output_.count(residual) && !r.view &&
+                          r.buffer >= 0 && r.desc == pd.dst_desc();
+    if (in_place) {
+      Value& out = value(fused.output);
+      out.buffer = r.buffer;
+      out.desc = r.desc;
+      args.emplace_back(DNNL_ARG_DST, BufferRef{BufferRef::Kind::arena, r.buffer, r.desc});
+    } else {
+      const BufferRef src = current_ref(residual);
+      const BufferRef dst = define_arena(fused.output, pd.dst_desc());
+      push_reorder(src, dst, residual + " (residual)");
+      args.emplace_back(DNNL_ARG_DST, dst);
+    }
+  } else {
+    args.emplace_back(DNNL_ARG_DST, define_arena(fused.output, pd.dst_desc()));
+  }
+  push_primitive("convolution " + node_label(n) + labels + fused.labels + " [" + pd.impl_info_str() + "]",
+                 dnnl::convolution_forward(pd), std::move(args), pd.scratchpad_desc());
+  return true;
+}
+
+bool ProgramBuilder::lower_dense(int n, const std::string& a, std::int64_t rows, std::int64_t k, std::int64_t cols,
+                                 std::vector<float> weights_nk, std::vector<float> bias, const std::string& out,
+                                 const std::vector<int>& extra_fused, const std::string& extra_labels) {
+  PostOps fused = collect_post_ops(out, true);
+  const dt act = bf16() ? dt::bf16 : dt::f32;
+  const dnnl::memory::desc bias_desc({cols}, dt::f32, tag::a);
+  const auto dst_desc = plain_desc({rows, cols});
+  dnnl::inner_product_forward::primitive_desc pd;
+  try {
+    pd = dnnl::inner_product_forward::primitive_desc(
+        {dnnl::prop_kind::forward_inference, dnnl::memory::desc({rows, k}, act, tag::any),
+         dnnl::memory::desc({cols, k}, act, tag::any), bias_desc, dst_desc},
+        attr_with(&fused.ops), cpu_engine());
+  } catch (const dnnl::error&) {
+    for (int c : extra_fused) fused_[std::size_t(c)] = false;
+    return false;
+  }
+  const int wmem = constant_memory(weights_nk.data(), plain_desc({cols, k}), pd.weights_desc());
+  const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
+  // The source as its 2-D plain view [rows, k], converted to what the primitive wants.
+  BufferRef src = plain_ref(a);
+  src.desc = plain_desc({rows, k});
+  if (pd.src_desc() != src.desc) {
+    program_->buffers.push_back(ArenaBuffer{pd.src_desc().get_size(), 0, INT32_MAX, -1});
+    const BufferRef converted{BufferRef::Kind::arena, int(program_->buffers.size() - 1), pd.src_desc()};
+    push_reorder(src, converted, a);
+    src = converted;
+  }
+  finish_fused(fused, out);
+  const Shape out_shape = shape_of(out);
+  BufferRef dst = define_arena(fused.output, plain_desc(out_shape));
+  if (!fused.sum_operand.empty()) push_reorder(current_ref(fused.sum_operand), dst, fused.sum_operand + " (residual)");
+  dst.desc = dst_desc;
+  push_primitive("inner_product " + node_label(n) + extra_labels + fused.labels + " [" + pd.impl_info_str() + "]",
+                 dnnl::inner_product_forward(pd),
+                 {{DNNL_ARG_SRC, src},
+                  {DNNL_ARG_WEIGHTS, BufferRef{BufferRef::Kind::constant, wmem, pd.weights_desc()}},
+                  {DNNL_ARG_BIAS, BufferRef{BufferRef::Kind::constant, bmem, pd.bias_desc()}},
+                  {DNNL_ARG_DST, dst}},
+                 pd.scratchpad_desc());
+  return true;
+}
+
+bool ProgramBuilder::lower_gemm(int n) {
+  const ir::Node& node = graph_.nodes[std::size_t(n)];
+  const std::string& a = node.input(0);
+  const std::string& y = node.outputs.at(0);
+  const Tensor* b = constant_of(node.input(1));
+  const Tensor* c = node.has_input(2) ? constant_of(node.input(2)) : nullptr;
+  if (!is_f32_static(a) || !is_f32_static(y) || !b || b->element_type() != ElementType::f32) return false;
+  if (node.has_input(2) && (!c || c->element_type() != ElementType::f32)) return false;
+  if (node.get_int("transA", 0) != 0 || shape_of(a).size() != 2 || b->shape().size() != 2) return false;
+  const std::int64_t m = shape_of(a)[0], k = shape_of(a)[1], cols = shape_of(y)[1];
+  const bool trans_b = node.get_int("transB", 0) != 0;
+  const float alpha = float(node.get_float("alpha", 1.0)), beta = float(node.get_float("beta", 1.0));
+  std::vector<float> weights(std::size_t(cols * k));
+  const float* src = b->data<float>();
+  for (std::int64_t o = 0; o < cols; ++o)
+    for (std::int64_t i = 0; i < k; ++i)
+      weights[std::size_t(o * k + i)] = alpha * (trans_b ? src[o * k + i] : src[i * cols + o]);
+  std::vector<float> bias(std::size_t(cols), 0.f);
+  if (c) {
+    const Shape& cs = c->shape();
+    const bool per_column = c->size() == 1 || (std::int64_t(c->size()) == cols && cs.back() == cols);
+    if (!per_column) return false;  // a bias varying along rows: the reference handles it
+    for (std::int64_t o = 0; o < cols; ++o) bias[std::size_t(o)] = beta * c->data<float>()[c->size() == 1 ? 0 : o];
+  }
+  return lower_dense(n, a, m, k, cols, std::move(weights), std::move(bias), y, {}, "");
+}
+
+bool ProgramBuilder::lower_matmul(int n) {
+  const ir::Node& node = graph_.nodes[std::size_t(n)];
+  const std::string& a = node.input(0);
+  const std::string& bn = node.input(1);
+  const std::string& y = node.outputs.at(0);
+  if (!is_f32_static(a) || !is_f32_static(bn) || !is_f32_static(y)) return false;
+  const Shape& as = shape_of(a);
+  const Shape& bs = shape_of(bn);
+  const Shape& ys = shape_of(y);
+  if (as.size() < 2 || bs.size() < 2) return false;
+  const Tensor* b = constant_of(bn);
+  if (b && bs.size() == 2) {  // activations x constant weights: inner product on [rows, k]
+    const std::int64_t k = as.back(), cols = bs[1];
+    const std::int64_t rows = shape_size(as) / std::max<std::int64_t>(k, 1);
+    std::vector<float> weights(std::size_t(cols * k));
+    for (std::int64_t o = 0; o < cols; ++o)
+      for (std::int64_t i = 0; i < k; ++i) weights[std::size_t(o * k + i)] = b->data<float>()[i * cols + o];
+    // A following Add of a constant bias over the last axis becomes the primitive's bias.
+    std::vector<float> bias(std::size_t(cols), 0.f);
+    std::string out = y;
+    std::vector<int> extra;
+    std::string labels;
+    const int consumer = single_consumer(y);
+    if (consumer >= 0) {
+      const ir::Node& add = graph_.nodes[std::size_t(consumer)];
+      const std::string other = add.op_type == "Add" && add.inputs.size() == 2
+                                    ? (add.input(0) == y ? add.input(1) : add.input(0)) : std::string();
+      const Tensor* c = other.empty() ? nullptr : constant_of(other);
+      if (c && c->element_type() == ElementType::f32 && std::int64_t(c->size()) == cols && c->shape().size() <= ys.size() &&
+          c->shape().back() == cols && add.input(0) != add.input(1)) {
+        std::copy(c->data<float>(), c->data<float>() + cols, bias.begin());
+        extra.push_back(consumer);
+        fused_[std::size_t(consumer)] = true;
+        out = add.outputs[0];
+        values_[out].type = ElementType::f32;
+        values_[out].shape = ys;
+        labels = "+" + node_label(consumer);
+      }
+    }
+    return lower_dense(n, a, rows, k, cols, std::move(weights), std::move(bias), out, extra, labels);
+  }
+  // Two activations (attention scores / context): batched matmul over plain layouts.
+  const std::size_t rank = ys.size();
+  auto extend = [&](Shape s) {
+    s.insert(s.begin(), rank - s.size(), 1);
+    return s;
+  };
+  const Shape ae = extend(as), be = extend(bs);
+  const dt act = bf16() ? dt::bf16 : dt::f32;
+  auto plain_as = [&](const Shape& s) { return plain_desc(s, act); };
+  PostOps fused = collect_post_ops(y, false);
+  dnnl::matmul::primitive_desc pd({plain_as(ae), plain_as(be), plain_desc(ys)}, attr_with(&fused.ops), cpu_engine());
+  BufferRef src = ref_as(a, plain_as(as));
+  src.desc = pd.src_desc();
+  BufferRef wei = ref_as(bn, plain_as(bs));
+  wei.desc = pd.weights_desc();
+  finish_fused(fused, y);
+  const BufferRef dst = define_arena(fused.output, pd.dst_desc());
+  push_primitive("matmul " + node_label(n) + fused.labels + " [" + pd.impl_info_str() + "]", dnnl::matmul(pd),
+                 {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc());
+  return true;
+}
+
+bool ProgramBuilder::lower_pool(int n) {
+  const ir::Node& node = graph_.nodes[std::size_t(n)];
+  const std::string& x = node.input(0);
+  const std::string& y = node.outputs.at(0);
+  for (std::size_t k = 1; k < node.outputs.size(); ++k)
+    if (!node.outputs[k].empty()) return false;  // MaxPool indices: reference
+  if (!is_f32_static(x) || !is_f32_static(y)) return false;
+  const Shape& xs = shape_of(x);
+  const Shape& ys = shape_of(y);
+  if (xs.size() < 3 || xs.size() > 5) return false;
+  const std::size_t spatial = xs.size() - 2;
+  const bool global = node.op_type.rfind("Global", 0) == 0;
+  const bool max = node.op_type.find("Max") != std::string::npos;
+  std::vector<std::int64_t> kernel(xs.begin() + 2, xs.end()), strides(spatial, 1);
+  dims pad_l(spatial, 0), pad_r(spatial, 0);
+  dnnl::algorithm alg = max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_exclude_padding;
+  if (!global) {
+    kernel = node.get_ints("kernel_shape");
+    strides = node.get_ints("strides", std::vector<std::int64_t>(spatial, 1));
+    const auto dilations = node.get_ints("dilations", std::vector<std::int64_t>(spatial, 1));
+    if (kernel.size() != spatial || strides.size() != spatial || node.get_int("storage_order", 0) != 0) return false;
+    for (auto d : dilations)
+      if (d != 1) return false;
+    if (!window_pads(node, xs, ys, kernel, strides, dilations, pad_l, pad_r)) return false;
+    const bool include_pad = !max && node.get_int("count_include_pad", 0) != 0;
+    if (include_pad) alg = dnnl::algorithm::pooling_avg_include_padding;
+    for (std::size_t i = 0; i < spatial; ++i) {
+      // ceil_mode: the last window may hang over the end; extend the right pad to cover it.
+      const std::int64_t needed = (ys[i + 2] - 1) * strides[i] + kernel[i] - xs[i + 2] - pad_l[i];
+      if (needed > pad_r[i]) {
+        if (include_pad) return false;
+        pad_r[i] = needed;
+      }
+    }
+  }
+  const auto src_desc = current_desc(x);
+  dnnl::pooling_forward::primitive_desc pd(
+      {dnnl::prop_kind::forward_inference, alg, src_desc, dnnl::memory::desc(to_dims(ys), dt::f32, tag::any),
+       to_dims(strides), to_dims(kernel), pad_l, pad_r},
+      attr_with(), cpu_engine());
+  const BufferRef src = ref_as(x, pd.src_desc());
+  const BufferRef dst = define_arena(y, pd.dst_desc());
+  push_primitive("pooling " + node_label(n) + " [" + pd.impl_info_str() + "]", dnnl::pooling_forward(pd),
+                 {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc());
+  return true;
+}
+
+}  // namespace autosched::cpu

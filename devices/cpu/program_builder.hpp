@@ -1,0 +1,137 @@
+#pragma once
+// Builds a Program (program.hpp) from a graph for one set of concrete input
+// shapes: specialises shapes, folds constant sub-graphs, lowers supported
+// nodes to oneDNN primitives (with BatchNormalization folded into conv
+// weights and element-wise / residual-add consumers fused as post-ops),
+// lowers the rest to per-node reference fallback, inserts reorders at layout
+// boundaries and plans the activation arena.
+//
+// Must run on a thread whose OpenMP max-threads equals the threads of the
+// streams that will execute the program (oneDNN sizes its kernels for it).
+// Lowering functions live in lower_*.cpp; each returns false, before adding
+// any step, when the node does not fit oneDNN (the node then falls back).
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "devices/cpu/program.hpp"
+
+namespace autosched::cpu {
+
+struct BuildOptions {
+  ElementType precision = ElementType::f32;  // f32 or bf16 (convolutions and matmuls)
+};
+
+std::shared_ptr<const Program> build_program(const ir::Graph& graph, const std::vector<Shape>& input_shapes,
+                                             const BuildOptions& options);
+
+// Ops the builder may lower to oneDNN (depending on types, shapes and attributes).
+bool is_dnnl_candidate(const std::string& op_type);
+
+// Dense row-major descriptor of `shape` (a scalar becomes [1]).
+dnnl::memory::desc plain_desc(const Shape& shape, dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+
+// An element-wise op as a oneDNN algorithm with its alpha/beta.
+struct EltwiseOp {
+  dnnl::algorithm algorithm;
+  float alpha = 0.f, beta = 0.f;
+  std::string name;
+};
+
+class ProgramBuilder {
+ public:
+  ProgramBuilder(const ir::Graph& graph, const std::vector<Shape>& input_shapes, const BuildOptions& options);
+  std::shared_ptr<Program> build();
+
+ private:
+  struct Value {
+    ElementType type = ElementType::undefined;
+    std::optional<Shape> shape;  // nullopt when unknown in this specialisation
+    std::optional<Tensor> constant;
+    int buffer = -1;  // arena representation
+    dnnl::memory::desc desc;
+    int slot = -1;  // plain tensor representation
+    bool view = false;  // shares the buffer of another value (Reshape & co.)
+    std::vector<std::pair<dnnl::memory::desc, int>> copies;  // other layouts made so far (desc → buffer)
+  };
+  struct PostOps {
+    dnnl::post_ops ops;
+    std::string output;          // the last fused value (the step's output)
+    std::vector<int> nodes;      // fused node indices
+    std::string sum_operand;     // residual added by a sum post-op ("" when none)
+    std::string labels;          // "+Relu_3+Add_4"
+  };
+
+  // Lowering (lower_nn.cpp, lower_elementwise.cpp). `n` is the node index.
+  bool lower_conv(int n);
+  bool lower_gemm(int n);
+  bool lower_matmul(int n);
+  bool lower_pool(int n);
+  bool lower_eltwise(int n);
+  bool lower_binary(int n);
+  bool lower_softmax(int n);
+  bool lower_concat(int n);
+  bool lower_layer_norm(int n);
+  bool lower_batch_norm(int n);
+  bool lower_view(int n);
+  bool lower_transpose(int n);
+  bool lower_node(int n);
+  void lower_fallback(int n);
+
+  // Fusion: walks single-consumer chains after `value` collecting eltwise,
+  // scalar-linear and (when allowed) one residual Add as post-ops.
+  PostOps collect_post_ops(const std::string& value, bool allow_sum, bool scale_to_bf16_safe = true);
+  std::optional<EltwiseOp> eltwise_of(const ir::Node& node) const;
+  // The single node consuming `value`, when there is exactly one and it is not a model output.
+  int single_consumer(const std::string& value) const;
+
+  // Values.
+  Value& value(const std::string& name);
+  bool is_f32_static(const std::string& name) const;
+  const Shape& shape_of(const std::string& name) const;
+  const Tensor* constant_of(const std::string& name) const;
+  bool is_defined(const std::string& name) const;
+  // The value in layout `wanted` (inserting a reorder when needed).
+  BufferRef ref_as(const std::string& name, const dnnl::memory::desc& wanted);
+  // The value in whatever layout it has now (plain when not produced by a primitive).
+  BufferRef current_ref(const std::string& name);
+  dnnl::memory::desc current_desc(const std::string& name);
+  // The value in plain row-major layout (a reorder when it is blocked).
+  BufferRef plain_ref(const std::string& name);
+  // A plain tensor slot holding the value (fallback inputs, model outputs).
+  int slot_of(const std::string& name);
+  // Records `name` as produced by a primitive into a new arena buffer of `desc`.
+  BufferRef define_arena(const std::string& name, const dnnl::memory::desc& desc);
+  int add_constant(const dnnl::memory& memory);
+  // A constant tensor (f32) as memory of `wanted` layout, reordered now.
+  int constant_memory(const Tensor& tensor, const dnnl::memory::desc& source, const dnnl::memory::desc& wanted);
+  int constant_memory(const void* data, const dnnl::memory::desc& source, const dnnl::memory::desc& wanted);
+  // A primitive over (src [P,K] plain) x (weights [N,K]) + bias[N] → dst [P,N] plain, for Gemm and
+  // MatMul with constant weights; `out` is the node output before fusion.
+  bool lower_dense(int n, const std::string& a, std::int64_t rows, std::int64_t k, std::int64_t cols,
+                   std::vector<float> weights_nk, std::vector<float> bias, const std::string& out,
+                   const std::vector<int>& extra_fused, const std::string& extra_labels);
+
+  // Steps.
+  void push_primitive(const std::string& label, const dnnl::primitive& primitive,
+                      std::vector<std::pair<int, BufferRef>> args, const dnnl::memory::desc& scratchpad);
+  void push_reorder(const BufferRef& src, const BufferRef& dst, const std::string& why);
+  dnnl::primitive_attr attr_with(const dnnl::post_ops* ops = nullptr) const;
+  std::string node_label(int n) const;  // "Conv conv1"
+  void finish_fused(const PostOps& fused, const std::string& produced);
+  void plan_arena();
+  bool bf16() const { return options_.precision == ElementType::bf16; }
+
+  const ir::Graph& graph_;
+  BuildOptions options_;
+  std::shared_ptr<Program> program_;
+  std::map<std::string, Value> values_;
+  std::map<std::string, std::vector<int>> consumers_;
+  std::vector<bool> fused_;
+  std::map<std::string, bool> is_output_;
+  dnnl::stream build_stream_;
+};
+
+}  // namespace autosched::cpu

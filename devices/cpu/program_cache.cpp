@@ -1,0 +1,45 @@
+#include "devices/cpu/program_cache.hpp"
+
+#include "core/logging.hpp"
+
+namespace autosched::cpu {
+
+ProgramCache::ProgramCache(std::shared_ptr<const ir::Graph> graph, BuildOptions options, std::size_t capacity)
+    : graph_(std::move(graph)), options_(options), capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shapes, int threads) {
+  std::lock_guard lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->threads == threads && it->shapes == shapes) {
+      entries_.splice(entries_.begin(), entries_, it);
+      return entries_.front().program;
+    }
+  }
+  // Built under the lock: concurrent requests for the same new shape wait
+  // for one build instead of racing to build it twice.
+  auto built = build_program(*graph_, shapes, options_);
+  std::const_pointer_cast<Program>(built)->threads = threads;
+  ++builds_;
+  log().debug("CPU: built program #{} for model '{}' ({} steps, arena {} KiB, {} threads)", builds_, graph_->name,
+              built->steps.size(), built->arena_bytes / 1024, threads);
+  entries_.push_front(Entry{shapes, threads, built});
+  while (entries_.size() > capacity_) entries_.pop_back();
+  return built;
+}
+
+std::shared_ptr<const Program> ProgramCache::latest() const {
+  std::lock_guard lock(mutex_);
+  return entries_.empty() ? nullptr : entries_.front().program;
+}
+
+std::size_t ProgramCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+std::size_t ProgramCache::builds() const {
+  std::lock_guard lock(mutex_);
+  return builds_;
+}
+
+}  // namespace autosched::cpu

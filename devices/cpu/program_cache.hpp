@@ -1,0 +1,41 @@
+#pragma once
+// Programs of one compiled model, keyed by the concrete input shapes and the
+// OpenMP thread count they were built for. Bounded LRU: a model with dynamic
+// dimensions builds one Program per distinct input shape and keeps the most
+// recently used `capacity`. Thread-safe; a Program evicted while a request
+// still runs it stays alive through the request's shared_ptr.
+#include <list>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "devices/cpu/program_builder.hpp"
+
+namespace autosched::cpu {
+
+class ProgramCache {
+ public:
+  ProgramCache(std::shared_ptr<const ir::Graph> graph, BuildOptions options, std::size_t capacity);
+  // The program for `shapes` built for `threads` OpenMP threads; builds it on
+  // the calling thread when missing (whose OpenMP max-threads must be `threads`).
+  std::shared_ptr<const Program> get(const std::vector<Shape>& shapes, int threads);
+  std::shared_ptr<const Program> latest() const;  // most recently used; null when none
+  std::size_t size() const;
+  std::size_t builds() const;  // programs built so far (cache misses)
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  struct Entry {
+    std::vector<Shape> shapes;
+    int threads;
+    std::shared_ptr<const Program> program;
+  };
+  std::shared_ptr<const ir::Graph> graph_;
+  BuildOptions options_;
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::list<Entry> entries_;  // most recently used first
+  std::size_t builds_ = 0;
+};
+
+}  // namespace autosched::cpu

@@ -1,0 +1,431 @@
+// The CPU (oneDNN) device: each lowering path against REF on small graphs,
+// fusion visible in the "cpu_plan" property, per-node fallback, dynamic
+// shapes with the program cache, stream pinning, bf16, builtin models.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "autosched/autosched.hpp"
+#include "autosched/plugin/graph.hpp"
+#include "devices/cpu/cpu_isa.hpp"
+
+namespace autosched {
+namespace {
+
+using Ints = std::vector<std::int64_t>;
+using Attrs = std::map<std::string, ir::AttributeValue>;
+
+Core& core() {
+  static Core instance;
+  return instance;
+}
+
+Tensor random_tensor(const Shape& shape, std::uint32_t seed, float lo = -1.f, float hi = 1.f) {
+  Tensor t(ElementType::f32, shape);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (std::size_t i = 0; i < t.size(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+// A small graph written node by node (each node's output is named like the node).
+class TestGraph {
+ public:
+  std::string input(const std::string& name, PartialShape shape) {
+    graph_->inputs.push_back(PortInfo{name, ElementType::f32, std::move(shape)});
+    return name;
+  }
+  std::string weight(const std::string& name, const Shape& shape, float lo = -1.f, float hi = 1.f) {
+    graph_->initializers[name] = random_tensor(shape, std::uint32_t(graph_->initializers.size() * 7919 + 17), lo, hi);
+    return name;
+  }
+  std::string constant(const std::string& name, Tensor t) {
+    graph_->initializers[name] = std::move(t);
+    return name;
+  }
+  std::string scalar(const std::string& name, float v) {
+    Tensor t(ElementType::f32, {});
+    t.data<float>()[0] = v;
+    return constant(name, t);
+  }
+  std::string ints(const std::string& name, const Ints& v) {
+    Tensor t(ElementType::i64, {std::int64_t(v.size())});
+    std::copy(v.begin(), v.end(), t.data<std::int64_t>());
+    return constant(name, t);
+  }
+  std::string node(const std::string& op, std::vector<std::string> inputs, Attrs attrs = {}, std::string name = {}) {
+    ir::Node n;
+    n.name = name.empty() ? op + "_" + std::to_string(graph_->nodes.size()) : name;
+    n.op_type = op;
+    n.inputs = std::move(inputs);
+    n.outputs = {n.name};
+    n.attributes = std::move(attrs);
+    graph_->nodes.push_back(n);
+    return n.name;
+  }
+  Model finish(const std::vector<std::string>& outputs) {
+    for (const auto& o : outputs) {
+      PortInfo port;
+      port.name = o;
+      port.element_type = ElementType::undefined;
+      port.shape = PartialShape::dynamic_rank();
+      graph_->outputs.push_back(port);
+    }
+    graph_->finalize();
+    return Model(graph_);
+  }
+
+ private:
+  std::shared_ptr<ir::Graph> graph_ = std::make_shared<ir::Graph>();
+};
+
+std::vector<Tensor> run_on(const Model& model, const std::string& device, const std::vector<Tensor>& inputs,
+                           const Properties& props = {}) {
+  auto compiled = core().compile_model(model, device, props);
+  auto request = compiled.create_infer_request();
+  for (std::size_t k = 0; k < inputs.size(); ++k) request.set_input_tensor(k, inputs[k]);
+  request.infer();
+  std::vector<Tensor> out;
+  for (std::size_t k = 0; k < compiled.outputs().size(); ++k) out.push_back(request.get_output_tensor(k).clone());
+  return out;
+}
+
+// max |a-b| / (atol + rtol |b|) <= 1 for every element.
+void expect_close(const Tensor& expected, const Tensor& actual, double rtol, double atol, const std::string& what) {
+  ASSERT_EQ(expected.shape(), actual.shape()) << what;
+  ASSERT_EQ(expected.element_type(), actual.element_type()) << what;
+  if (expected.element_type() != ElementType::f32) return;
+  std::size_t bad = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const double e = expected.data<float>()[i], a = actual.data<float>()[i];
+    const double err = std::abs(a - e);
+    worst = std::max(worst, err);
+    if (!(err <= atol + rtol * std::abs(e))) ++bad;
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << expected.size() << " differ, max abs error " << worst;
+}
+
+// Runs `model` on REF and CPU with random inputs of `shapes` and compares.
+void expect_matches_ref(const Model& model, const std::vector<Shape>& shapes, double rtol = 1e-4,
+                        double atol = 1e-5, const Properties& props = {}) {
+  std::vector<Tensor> inputs;
+  for (std::size_t k = 0; k < shapes.size(); ++k) inputs.push_back(random_tensor(shapes[k], 1000 + std::uint32_t(k)));
+  const auto expected = run_on(model, "REF", inputs);
+  const auto actual = run_on(model, "CPU", inputs, props);
+  ASSERT_EQ(expected.size(), actual.size());
+  for (std::size_t k = 0; k < expected.size(); ++k)
+    expect_close(expected[k], actual[k], rtol, atol, "output " + std::to_string(k));
+}
+
+std::string plan_of(const Model& model, const Properties& props = {}) {
+  return core().compile_model(model, "CPU", props).get_property("cpu_plan");
+}
+
+bool plan_has_line_with(const std::string& plan, const std::vector<std::string>& parts) {
+  std::size_t start = 0;
+  while (start <= plan.size()) {
+    const std::size_t end = std::min(plan.find('\n', start), plan.size());
+    const std::string line = plan.substr(start, end - start);
+    bool all = true;
+    for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+    if (all) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+TEST(CpuDevice, IsRegisteredAndReportsIsa) {
+  const auto devices = core().get_available_devices();
+  ASSERT_NE(std::find(devices.begin(), devices.end(), "CPU"), devices.end());
+  auto model = core().read_model("builtin:mlp");
+  auto compiled = core().compile_model(model, "CPU");
+  EXPECT_EQ(compiled.get_property("execution_devices"), "CPU");
+  EXPECT_EQ(compiled.get_property("inference_precision"), "f32");
+  EXPECT_FALSE(compiled.get_property("cpu_isa").empty());
+  EXPECT_GE(compiled.get_property(optimal_number_of_infer_requests), 1);
+}
+
+TEST(CpuDevice, ConvBatchNormReluBecomeOneStepAndMatchRef) {
+  TestGraph g;
+  auto x = g.input("x", Shape{1, 8, 10, 10});
+  auto c = g.node("Conv", {x, g.weight("w", {16, 8, 3, 3}), g.weight("b", {16})}, {{"pads", Ints{1, 1, 1, 1}}}, "conv");
+  auto bn = g.node("BatchNormalization", {c, g.weight("gamma", {16}, 0.5f, 1.5f), g.weight("beta", {16}),
+                                          g.weight("mean", {16}), g.weight("var", {16}, 0.5f, 2.f)}, {}, "bn");
+  auto r = g.node("Relu", {bn}, {}, "relu");
+  auto model = g.finish({r});
+  expect_matches_ref(model, {{1, 8, 10, 10}});
+  const std::string plan = plan_of(model);
+  EXPECT_TRUE(plan_has_line_with(plan, {"convolution", "Conv:conv", "BatchNormalization:bn", "Relu:relu"})) << plan;
+  EXPECT_EQ(plan.find("reference"), std::string::npos) << plan;
+}
+
+TEST(CpuDevice, ResidualAddAndReluFuseIntoTheSecondConv) {
+  TestGraph g;
+  auto x = g.input("x", Shape{1, 16, 8, 8});
+  auto a = g.node("Relu", {g.node("Conv", {x, g.weight("w1", {16, 16, 1, 1})}, {}, "conv1")}, {}, "relu1");
+  auto b = g.node("Conv", {a, g.weight("w2", {16, 16, 3, 3}), g.weight("b2", {16})}, {{"pads", Ints{1, 1, 1, 1}}}, "conv2");
+  auto add = g.node("Add", {b, x}, {}, "add");
+  auto out = g.node("Relu", {add}, {}, "relu2");
+  auto model = g.finish({out});
+  expect_matches_ref(model, {{1, 16, 8, 8}});
+  EXPECT_TRUE(plan_has_line_with(plan_of(model), {"Conv:conv2", "Add:add", "Relu:relu2"})) << plan_of(model);
+}
+
+TEST(CpuDevice, ConvVariantsMatchRef) {
+  struct Case {
+    Shape x, w;
+    Attrs attrs;
+  };
+  const std::vector<Case> cases = {
+      {{1, 3, 17, 17}, {8, 3, 3, 3}, {{"strides", Ints{2, 2}}, {"auto_pad", std::string("SAME_UPPER")}}},
+      {{2, 8, 9, 9}, {8, 1, 3, 3}, {{"group", std::int64_t(8)}, {"pads", Ints{1, 1, 1, 1}}}},
+      {{1, 4, 12, 12}, {6, 2, 3, 3}, {{"group", std::int64_t(2)}, {"dilations", Ints{2, 2}}}},
+      {{1, 4, 20}, {5, 4, 3}, {{"pads", Ints{1, 0}}}},
+  };
+  for (const auto& c : cases) {
+    TestGraph g;
+    auto x = g.input("x", c.x);
+    auto y = g.node("Conv", {x, g.weight("w", c.w)}, c.attrs);
+    expect_matches_ref(g.finish({y}), {c.x});
+  }
+}
+
+TEST(CpuDevice, GemmAndMatMulMatchRefWithFusedBias) {
+  {
+    TestGraph g;
+    auto x = g.input("x", Shape{3, 20});
+    auto y = g.node("Gemm", {x, g.weight("w", {12, 20}), g.weight("b", {12})},
+                    {{"transB", std::int64_t(1)}, {"alpha", 0.5}, {"beta", 2.0}}, "gemm");
+    auto model = g.finish({g.node("Relu", {y}, {}, "relu")});
+    expect_matches_ref(model, {{3, 20}});
+    EXPECT_TRUE(plan_has_line_with(plan_of(model), {"inner_product", "Gemm:gemm", "Relu:relu"}));
+  }
+  {
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 6, 16});
+    auto m = g.node("MatMul", {x, g.weight("w", {16, 24})}, {}, "mm");
+    auto model = g.finish({g.node("Add", {m, g.weight("b", {24})}, {}, "bias")});
+    expect_matches_ref(model, {{1, 6, 16}});
+    EXPECT_TRUE(plan_has_line_with(plan_of(model), {"MatMul:mm", "Add:bias"}));
+  }
+  {  // two activations, batched, with a scalar scale fused
+    TestGraph g;
+    auto a = g.input("a", Shape{2, 3, 5, 8});
+    auto b = g.input("b", Shape{2, 3, 8, 4});
+    auto m = g.node("MatMul", {a, b}, {}, "scores");
+    auto model = g.finish({g.node("Div", {m, g.scalar("s", 8.f)}, {}, "scale")});
+    expect_matches_ref(model, {{2, 3, 5, 8}, {2, 3, 8, 4}});
+    EXPECT_TRUE(plan_has_line_with(plan_of(model), {"matmul", "MatMul:scores", "Div:scale"}));
+  }
+}
+
+TEST(CpuDevice, PoolingMatchesRef) {
+  const std::vector<std::pair<std::string, Attrs>> cases = {
+      {"MaxPool", {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}}},
+      {"MaxPool", {{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}, {"ceil_mode", std::int64_t(1)}}},
+      {"AveragePool", {{"kernel_shape", Ints{3, 3}}, {"pads", Ints{1, 1, 1, 1}}, {"count_include_pad", std::int64_t(1)}}},
+      {"AveragePool", {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}}},
+      {"GlobalAveragePool", {}},
+      {"GlobalMaxPool", {}},
+  };
+  for (const auto& [op, attrs] : cases) {
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 5, 9, 9});
+    auto model = g.finish({g.node(op, {x}, attrs)});
+    SCOPED_TRACE(op);
+    expect_matches_ref(model, {{1, 5, 9, 9}});
+    EXPECT_TRUE(plan_has_line_with(plan_of(model), {"pooling"})) << plan_of(model);
+  }
+}
+
+TEST(CpuDevice, EltwiseOpsMatchRef) {
+  const std::vector<std::pair<std::string, Attrs>> ops = {
+      {"Relu", {}}, {"Sigmoid", {}}, {"Tanh", {}}, {"Elu", {{"alpha", 0.7}}}, {"LeakyRelu", {{"alpha", 0.2}}},
+      {"Exp", {}}, {"Abs", {}}, {"Neg", {}}, {"HardSwish", {}}, {"Softplus", {}}, {"Round", {}}};
+  for (const auto& [op, attrs] : ops) {
+    TestGraph g;
+    auto x = g.input("x", Shape{2, 3, 7});
+    auto model = g.finish({g.node(op, {x}, attrs)});
+    SCOPED_TRACE(op);
+    expect_matches_ref(model, {{2, 3, 7}});
+    EXPECT_TRUE(plan_has_line_with(plan_of(model), {"eltwise"})) << plan_of(model);
+  }
+  TestGraph g;  // Clip with constant bounds, Sqrt/Log on positive data
+  auto x = g.input("x", Shape{4, 9});
+  auto clip = g.node("Clip", {x, g.scalar("lo", -0.3f), g.scalar("hi", 0.4f)});
+  auto lg = g.node("Log", {g.node("Add", {g.node("Abs", {x}), g.scalar("one", 1.f)})});
+  auto sq = g.node("Sqrt", {g.node("Abs", {x})});
+  expect_matches_ref(g.finish({clip, lg, sq}), {{4, 9}});
+}
+
+TEST(CpuDevice, BinaryOpsBroadcastAndMatchRef) {
+  for (const std::string op : {"Add", "Sub", "Mul", "Div", "Max", "Min"}) {
+    TestGraph g;
+    auto a = g.input("a", Shape{2, 3, 4, 5});
+    auto b = g.input("b", Shape{3, 1, 1});
+    auto c = g.input("c", Shape{2, 3, 4, 5});
+    auto bias = g.weight("bias", {5}, 0.5f, 1.5f);
+    auto y1 = g.node(op, {a, b});
+    auto y2 = g.node(op, {a, c});
+    auto y3 = g.node(op, {a, bias});
+    auto y4 = g.node(op, {a, g.scalar("k", 1.5f)});
+    SCOPED_TRACE(op);
+    expect_matches_ref(g.finish({y1, y2, y3, y4}), {{2, 3, 4, 5}, {3, 1, 1}, {2, 3, 4, 5}}, 1e-4, 1e-5);
+  }
+  TestGraph g;  // broadcast operand first for a commutative op; Pow with a scalar exponent
+  auto a = g.input("a", Shape{1, 4});
+  auto b = g.input("b", Shape{3, 4});
+  expect_matches_ref(g.finish({g.node("Mul", {a, b}), g.node("Pow", {b, g.scalar("two", 2.f)})}), {{1, 4}, {3, 4}});
+}
+
+TEST(CpuDevice, SoftmaxConcatLayerNormBatchNormMatchRef) {
+  TestGraph g;
+  auto x = g.input("x", Shape{2, 6, 10});
+  auto sm = g.node("Softmax", {x}, {{"axis", std::int64_t(-1)}});
+  auto lsm = g.node("LogSoftmax", {x}, {{"axis", std::int64_t(1)}});
+  auto cat = g.node("Concat", {x, sm}, {{"axis", std::int64_t(1)}});
+  auto ln = g.node("LayerNormalization", {x, g.weight("s", {10}), g.weight("b", {10})},
+                   {{"axis", std::int64_t(-1)}, {"epsilon", 1e-5}});
+  auto bn = g.node("BatchNormalization", {x, g.weight("g", {6}), g.weight("be", {6}), g.weight("m", {6}),
+                                          g.weight("v", {6}, 0.5f, 2.f)});
+  auto model = g.finish({sm, lsm, cat, ln, bn});
+  expect_matches_ref(model, {{2, 6, 10}});
+  const std::string plan = plan_of(model);
+  for (const char* kind : {"softmax", "logsoftmax", "concat", "layer_normalization", "batch_normalization"})
+    EXPECT_TRUE(plan_has_line_with(plan, {kind})) << kind << "\n" << plan;
+}
+
+TEST(CpuDevice, ViewsTransposeAndFallbackNodesInterleave) {
+  // Conv (blocked) → Reshape → Transpose → Erf (reference) → MatMul → Shape-driven Reshape.
+  TestGraph g;
+  auto x = g.input("x", Shape{1, 4, 6, 6});
+  auto c = g.node("Conv", {x, g.weight("w", {8, 4, 3, 3})}, {{"pads", Ints{1, 1, 1, 1}}});
+  auto r = g.node("Reshape", {c, g.ints("shape", {1, 8, 36})});
+  auto t = g.node("Transpose", {r}, {{"perm", Ints{0, 2, 1}}});
+  auto e = g.node("Erf", {t}, {}, "erf");
+  auto m = g.node("MatMul", {e, g.weight("w2", {8, 5})});
+  auto flat = g.node("Reshape", {m, g.node("Shape", {g.node("Flatten", {m})})});
+  auto model = g.finish({flat});
+  expect_matches_ref(model, {{1, 4, 6, 6}});
+  const std::string plan = plan_of(model);
+  EXPECT_TRUE(plan_has_line_with(plan, {"reference", "Erf:erf"})) << plan;
+  EXPECT_TRUE(plan_has_line_with(plan, {"transpose"})) << plan;
+}
+
+TEST(CpuDevice, DynamicBatchBuildsOneProgramPerShape) {
+  TestGraph g;
+  auto x = g.input("x", PartialShape({Dimension::dynamic("batch"), Dimension(16)}));
+  auto y = g.node("Relu", {g.node("Gemm", {x, g.weight("w", {16, 8}), g.weight("b", {8})})});
+  auto model = g.finish({g.node("Softmax", {y}, {{"axis", std::int64_t(-1)}})});
+  auto compiled = core().compile_model(model, "CPU");
+  auto ref = core().compile_model(model, "REF");
+  auto request = compiled.create_infer_request();
+  auto ref_request = ref.create_infer_request();
+  for (std::int64_t batch : {1, 3, 7, 3}) {
+    const Tensor in = random_tensor({batch, 16}, std::uint32_t(batch));
+    request.set_input_tensor(0, in);
+    ref_request.set_input_tensor(0, in);
+    request.infer();
+    ref_request.infer();
+    expect_close(ref_request.get_output_tensor(0), request.get_output_tensor(0), 1e-4, 1e-5,
+                 "batch " + std::to_string(batch));
+  }
+  EXPECT_EQ(compiled.get_property("cpu_program_cache"), "size=3 builds=3 capacity=8");
+}
+
+TEST(CpuDevice, ProgramCacheEvictsLeastRecentlyUsed) {
+  TestGraph g;
+  auto x = g.input("x", PartialShape({Dimension::dynamic(), Dimension(4)}));
+  auto compiled = core().compile_model(g.finish({g.node("Relu", {x})}), "CPU");
+  auto request = compiled.create_infer_request();
+  auto run_batch = [&](std::int64_t batch) {
+    request.set_input_tensor(0, random_tensor({batch, 4}, 1));
+    request.infer();
+  };
+  for (std::int64_t batch = 1; batch <= 9; ++batch) run_batch(batch);  // capacity 8: batch 1 is evicted
+  EXPECT_EQ(compiled.get_property("cpu_program_cache"), "size=8 builds=9 capacity=8");
+  run_batch(9);  // hit
+  EXPECT_EQ(compiled.get_property("cpu_program_cache"), "size=8 builds=9 capacity=8");
+  run_batch(1);  // rebuilt
+  EXPECT_EQ(compiled.get_property("cpu_program_cache"), "size=8 builds=10 capacity=8");
+}
+
+TEST(CpuDevice, ThroughputStreamsArePinnedToTheirPlannedCores) {
+  auto model = core().read_model("builtin:mlp");
+  auto compiled = core().compile_model(model, "CPU", {hint::performance_mode(PerformanceMode::THROUGHPUT)});
+  const auto streams = compiled.get_property(num_streams);
+  ASSERT_GE(streams, 1);
+  const std::string plan = compiled.get_property("cpu_stream_plan");
+  // Workers start with the compiled model; wait until every one has reported.
+  std::string affinity;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    affinity = compiled.get_property("cpu_worker_affinity");
+    if (affinity.find(":;") == std::string::npos && affinity.back() != ':') break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (std::int64_t w = 0; w < streams; ++w)
+    EXPECT_NE(affinity.find(std::to_string(w) + ":cpus="), std::string::npos) << affinity;
+  if (compiled.get_property("enable_cpu_pinning") == "true" && streams > 1) {
+    // Pinned streams each see only their own PUs: no two workers share the same single-CPU set.
+    EXPECT_NE(affinity.find("0:cpus=0 "), std::string::npos) << affinity << " / " << plan;
+    EXPECT_EQ(affinity.find("0:cpus=0,"), std::string::npos) << affinity << " / " << plan;
+  }
+  EXPECT_NE(affinity.find("threads="), std::string::npos);
+}
+
+TEST(CpuDevice, Bf16NeedsIsaSupportAndSaysWhy) {
+  EXPECT_THROW(cpu::check_precision(ElementType::bf16, "avx2"), Error);
+  try {
+    cpu::check_precision(ElementType::bf16, "avx2");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unsupported);
+    EXPECT_NE(std::string(e.what()).find("avx2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("allowed: f32"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(cpu::check_precision(ElementType::bf16, "avx512_core_bf16"));
+  EXPECT_THROW(core().compile_model(core().read_model("builtin:mlp"), "CPU",
+                                    {hint::inference_precision(ElementType::f16)}),
+               Error);
+}
+
+TEST(CpuDevice, Bf16AgreesWithF32OnTop1) {
+  if (!cpu::has_bf16(cpu::effective_isa())) GTEST_SKIP() << "no bf16 on this CPU";
+  auto model = core().read_model("builtin:mobilenetv2");
+  auto f32 = core().compile_model(model, "CPU");
+  auto bf16 = core().compile_model(model, "CPU", {hint::inference_precision(ElementType::bf16)});
+  EXPECT_EQ(bf16.get_property("inference_precision"), "bf16");
+  auto r32 = f32.create_infer_request();
+  auto r16 = bf16.create_infer_request();
+  const Shape shape = model.inputs()[0].shape.to_shape();
+  int agree = 0;
+  const int n = 20;
+  auto argmax = [](const Tensor& t) {
+    return std::max_element(t.data<float>(), t.data<float>() + t.size()) - t.data<float>();
+  };
+  for (int i = 0; i < n; ++i) {
+    const Tensor in = random_tensor(shape, 5000 + std::uint32_t(i));
+    r32.set_input_tensor(0, in);
+    r16.set_input_tensor(0, in);
+    r32.infer();
+    r16.infer();
+    agree += argmax(r32.get_output_tensor(0)) == argmax(r16.get_output_tensor(0));
+  }
+  EXPECT_GE(agree, n * 9 / 10) << agree << " of " << n;
+}
+
+TEST(CpuDevice, BuiltinMlpAndBertTinyMatchRef) {
+  for (const char* name : {"mlp", "bert_tiny"}) {
+    SCOPED_TRACE(name);
+    auto model = core().read_model(std::string("builtin:") + name);
+    std::vector<Shape> shapes;
+    for (const auto& p : model.inputs()) shapes.push_back(p.shape.to_shape());
+    expect_matches_ref(model, shapes, 1e-3, 1e-4);
+  }
+}
+
+}  // namespace
+}  // namespace autosched
