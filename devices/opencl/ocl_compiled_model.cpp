@@ -174,6 +174,14 @@ void OclCompiledModel::run(Slot& slot, const std::vector<Tensor>& inputs, std::v
     cl_mem a = resolve(slot, g.a), b = resolve(slot, g.b), c = resolve(slot, g.c);
     std::size_t sa = 0, sb = 0, sc = 0;
     const std::size_t batch = g.c_offsets.size();
+    if (g.m == 1 && batch == 1) {  // one row (batch-1 Gemm/MatMul): GEMV reads the weights once, no padding copies
+      const auto tv = g.trans_b ? clblast::Transpose::kNo : clblast::Transpose::kYes;
+      check_blas(clblast::Gemv<float>(clblast::Layout::kRowMajor, tv, g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n,
+                                      g.alpha, b, g.b_offsets[0], g.ldb, a, g.a_offsets[0], g.trans_a ? g.lda : 1,
+                                      g.beta, c, g.c_offsets[0], 1, &queue),
+                 step.label);
+      continue;
+    }
     if (batch > 1 && uniform(g.a_offsets, sa) && uniform(g.b_offsets, sb) && uniform(g.c_offsets, sc)) {
       check_blas(clblast::GemmStridedBatched<float>(clblast::Layout::kRowMajor, ta, tb, g.m, g.n, g.k, g.alpha, a,
                                                     g.a_offsets[0], g.lda, sa, b, g.b_offsets[0], g.ldb, sb, g.beta, c,

@@ -102,6 +102,14 @@ TEST(OclKernels, GemmAndMatMul) {
   const auto vec = b.add_input("vec", {20});
   b.add_output(b.add_node("MatMul", {vec, t}, {}, "matmul_vector_lhs"));
   b.add_output(b.add_node("MatMul", {a, vec}, {}, "matmul_vector_rhs"));
+  // One-row products run as GEMV.
+  const auto col = b.add_input("col", {20, 1});
+  const auto row = b.add_input("row", {1, 20});
+  b.add_output(b.add_node("Gemm", {col, b.add_normal("w5", {20, 4}, 0.3)}, {{"transA", std::int64_t{1}}, {"alpha", 1.5}},
+                          "gemv_transA"));
+  b.add_output(b.add_node("MatMul", {row, "w4"}, {}, "gemv_matmul"));
+  b.add_output(b.add_node("Gemm", {row, b.add_normal("w6", {7, 20}, 0.3), b.add_normal("c6", {7}, 0.3)},
+                          {{"transB", std::int64_t{1}}, {"beta", 0.5}}, "gemv_transB_bias"));
   expect_matches_reference(Model(b.finish()));
 }
 
