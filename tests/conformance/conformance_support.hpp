@@ -15,6 +15,7 @@ namespace autosched::conformance {
 inline const std::vector<std::string> kConformanceDevices = {
     "REF",
     "OCL.0",
+    "CPU",
 };
 
 // Allowed difference |actual - expected| <= atol + rtol * |expected|.
