@@ -1,6 +1,7 @@
 #include "devices/sim/sim_clock.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #ifdef __linux__
@@ -70,11 +71,24 @@ bool SteadyClock::wait_until(Duration deadline, CancelToken& cancel) {
     return false;
   }
   const auto target = epoch_ + deadline;
+  const auto start = std::chrono::steady_clock::now();
+  if (start >= target) return !cancel.cancelled();
+  const auto length = std::chrono::duration_cast<Duration>(target - start);
+  const auto octave = std::min<std::size_t>(kOctaves - 1, std::bit_width(std::uint64_t(length.count())));
+  const Duration early(std::clamp<std::int64_t>(early_ns_[octave].load(std::memory_order_relaxed), 0,
+                                                length.count() / 2));
+  const auto wake_at = target - early;
   for (;;) {
     if (cancel.cancelled()) return false;
-    if (std::chrono::steady_clock::now() >= target) return true;
-    cv_.wait_until(lock, target);
+    if (std::chrono::steady_clock::now() >= wake_at) break;
+    cv_.wait_until(lock, wake_at);
   }
+  lock.unlock();
+  // Median tracking: move the margin 1 µs towards making this wait end on time.
+  const bool late = std::chrono::steady_clock::now() > target;
+  const auto updated = early_ns_[octave].fetch_add(late ? 1000 : -1000, std::memory_order_relaxed) + (late ? 1000 : -1000);
+  if (updated < 0) early_ns_[octave].store(0, std::memory_order_relaxed);
+  return true;
 }
 
 void SteadyClock::wake_all() {

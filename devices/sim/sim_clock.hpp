@@ -46,9 +46,10 @@ class Clock {
   virtual ~Clock() = default;
   // Time since this clock's epoch. Thread-safe, never blocks for long.
   virtual Duration now() const = 0;
-  // Blocks until now() >= deadline (returns true) or `cancel` is cancelled
-  // (returns false; also at once when it already is). Thread-safe; any number
-  // of threads may wait at once. Never burns CPU.
+  // Blocks until now() reaches `deadline` (returns true) or `cancel` is
+  // cancelled (returns false; also at once when it already is). Thread-safe;
+  // any number of threads may wait at once. Never burns CPU. (SteadyClock:
+  // "reaches" within the OS wake-up jitter, see there.)
   virtual bool wait_until(Duration deadline, CancelToken& cancel) = 0;
 
  protected:
@@ -62,10 +63,15 @@ class Clock {
   friend class CancelToken;
 };
 
-// The real clock: std::chrono::steady_clock. Waits use
-// condition_variable::wait_until, and on Linux the waiting thread's timer
-// slack is lowered to 1 µs once so that a 1 ms wait ends within a few µs of
-// its deadline instead of the default 50 µs.
+// The real clock: std::chrono::steady_clock. Waits sleep in
+// condition_variable::wait_until (no CPU use). The OS wakes a sleeper some
+// tens of µs late (more on VMs), which would make a 1 ms simulated latency
+// ~5 % too long, so two corrections apply: on Linux the waiting thread's
+// timer slack is lowered to 1 µs, and each wait aims early by a self-tuning
+// margin per wait-length octave (a median tracker: +1 µs after a late wake,
+// −1 µs after an early one, at most half the wait). A wait therefore ends
+// *around* its deadline — the median error is ~0, individual waits may end a
+// few µs before it. ManualClock has no such error.
 class SteadyClock final : public Clock {
  public:
   SteadyClock();
@@ -74,9 +80,11 @@ class SteadyClock final : public Clock {
 
  private:
   void wake_all() override;
+  static constexpr std::size_t kOctaves = 32;
   std::chrono::steady_clock::time_point epoch_;
   std::mutex mutex_;
   std::condition_variable cv_;
+  std::atomic<std::int64_t> early_ns_[kOctaves] = {};  // the margin per octave of wait length (ns)
 };
 
 // A clock for tests: time stands still until the test calls advance(). Waits
