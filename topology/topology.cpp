@@ -205,7 +205,8 @@ std::string Topology::to_string() const {
   std::ostringstream out;
   out << "topology " << source << ": " << packages << (packages == 1 ? " package, " : " packages, ")
       << numa_nodes.size() << (numa_nodes.size() == 1 ? " NUMA node, " : " NUMA nodes, ") << cores.size()
-      << (cores.size() == 1 ? " core, " : " cores, ") << hardware_threads() << " hardware threads"
+      << (cores.size() == 1 ? " core, " : " cores, ") << hardware_threads()
+      << (hardware_threads() == 1 ? " hardware thread" : " hardware threads")
       << (hybrid() ? ", hybrid" : "") << '\n';
   for (const NumaNode& node : numa_nodes)
     out << "  numa " << node.id << ": package " << node.package << ", memory " << format_bytes(node.memory_bytes)
