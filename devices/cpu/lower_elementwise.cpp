@@ -92,6 +92,19 @@ ProgramBuilder::PostOps ProgramBuilder::collect_post_ops(const std::string& valu
   std::string current = value;
   bool sum_used = false;
   for (;;) {
+    if (auto gelu = match_gelu(current)) {  // x·0.5·(1+Erf(x/√2)) as one post-op
+      r.ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
+      for (int i : gelu->nodes) {
+        r.nodes.push_back(i);
+        r.labels.append("+").append(node_label(i));
+      }
+      const Shape shape = shape_of(current);
+      Value& next = values_[gelu->output];
+      next.type = ElementType::f32;
+      next.shape = shape;
+      current = gelu->output;
+      continue;
+    }
     const int c = single_consumer(current);
     if (c < 0 || fused_[std::size_t(c)]) break;
     const ir::Node& node = graph_.nodes[std::size_t(c)];

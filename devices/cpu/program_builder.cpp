@@ -371,6 +371,8 @@ bool ProgramBuilder::lower_node(int n) {
   if (op == "MatMul") return lower_matmul(n);
   if (op == "MaxPool" || op == "AveragePool" || op == "GlobalAveragePool" || op == "GlobalMaxPool")
     return lower_pool(n);
+  if (op == "ReduceMean") return lower_layer_norm_pattern(n);
+  if (op == "Div" && lower_gelu_pattern(n)) return true;
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min" || op == "Pow")
     return lower_binary(n);
   if (op == "Softmax" || op == "LogSoftmax") return lower_softmax(n);
@@ -390,7 +392,7 @@ bool is_dnnl_candidate(const std::string& op) {
       "Mul", "Div", "Max", "Min", "Pow", "Softmax", "LogSoftmax", "Concat", "LayerNormalization",
       "BatchNormalization", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Transpose",
       "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Elu", "Exp", "Log", "Sqrt", "Abs", "Neg", "Clip", "Softplus",
-      "HardSwish", "Round"};
+      "HardSwish", "Round", "ReduceMean" /* LayerNorm pattern */, "Erf" /* Gelu pattern */};
   return ops.count(op) != 0;
 }
 

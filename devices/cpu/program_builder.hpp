@@ -80,6 +80,18 @@ class ProgramBuilder {
   bool lower_node(int n);
   void lower_fallback(int n);
 
+  // Patterns (lower_patterns.cpp): decomposed LayerNorm and Gelu.
+  struct Pattern {
+    std::vector<int> nodes;  // node indices replaced by the pattern
+    std::string output;      // the value the last of them produces
+  };
+  const ir::Node* consumer_op(const std::string& value, const std::string& op, std::size_t count,
+                              int* index) const;
+  std::optional<Pattern> match_gelu(const std::string& x) const;
+  std::optional<Pattern> match_layer_norm(int n, float& eps, const Tensor*& gamma, const Tensor*& beta) const;
+  bool lower_layer_norm_pattern(int n);
+  bool lower_gelu_pattern(int n);
+
   // Fusion: walks single-consumer chains after `value` collecting eltwise,
   // scalar-linear and (when allowed) one residual Add as post-ops.
   PostOps collect_post_ops(const std::string& value, bool allow_sum, bool scale_to_bf16_safe = true);

@@ -425,6 +425,22 @@ TEST(CpuDevice, BuiltinMlpAndBertTinyMatchRef) {
     for (const auto& p : model.inputs()) shapes.push_back(p.shape.to_shape());
     expect_matches_ref(model, shapes, 1e-3, 1e-4);
   }
+  // bert_tiny's spelled-out LayerNorm and Gelu each become one primitive.
+  const std::string plan = plan_of(core().read_model("builtin:bert_tiny"));
+  EXPECT_TRUE(plan_has_line_with(plan, {"layer_normalization ReduceMean:", "Sqrt:", "Add:"})) << plan;
+  EXPECT_TRUE(plan_has_line_with(plan, {"inner_product", "Erf:", "gelu.mul"})) << plan;
+  EXPECT_EQ(plan.find("reference"), std::string::npos) << plan;
+}
+
+TEST(CpuDevice, StandaloneGeluPatternBecomesOneEltwise) {
+  TestGraph g;
+  auto x = g.input("x", Shape{3, 17});
+  auto div = g.node("Div", {x, g.scalar("sqrt2", std::sqrt(2.f))});
+  auto one_plus = g.node("Add", {g.node("Erf", {div}), g.scalar("one", 1.f)});
+  auto half = g.node("Mul", {x, g.scalar("half", 0.5f)});
+  auto model = g.finish({g.node("Mul", {half, one_plus})});
+  expect_matches_ref(model, {{3, 17}});
+  EXPECT_TRUE(plan_has_line_with(plan_of(model), {"gelu_erf", "Erf:"})) << plan_of(model);
 }
 
 }  // namespace
