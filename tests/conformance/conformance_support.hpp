@@ -16,6 +16,7 @@ inline const std::vector<std::string> kConformanceDevices = {
     "REF",
     "OCL.0",
     "CPU",
+    "SIM.cpu_like",  // reference kernels behind a simulated timing model: exact
 };
 
 // Allowed difference |actual - expected| <= atol + rtol * |expected|.
