@@ -14,6 +14,15 @@ constexpr double kEwmaWeight = 0.2;          // weight of the newest sample
 constexpr double kMinAutoTimeoutMs = 2000;   // derived hang limit: at least this
 constexpr double kAutoTimeoutFactor = 50;    // ... and this many times the average
 constexpr std::uint64_t kSamplesForAutoTimeout = 3;
+constexpr std::size_t kLatencyWindow = 16;       // samples in the median
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  if (v.size() % 2 == 1) return *mid;
+  return (*mid + *std::max_element(v.begin(), mid)) / 2;
+}
 }  // namespace
 
 const char* to_string(DeviceState s) noexcept {
@@ -53,6 +62,7 @@ DeviceSnapshot DeviceSet::snapshot_of(std::size_t i) const {
   s.failed = d.failed;
   s.samples = d.samples;
   s.ewma_latency_ms = d.ewma_ms;
+  s.median_latency_ms = d.median_ms;
   s.quarantined = d.quarantined;
   return s;
 }
@@ -177,6 +187,12 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
       if (d.completed > 1) {  // the first run is warm-up (allocation, lazy init)
         d.ewma_ms = d.samples == 0 ? latency_ms : (1 - kEwmaWeight) * d.ewma_ms + kEwmaWeight * latency_ms;
         ++d.samples;
+        if (d.window.size() < kLatencyWindow)
+          d.window.push_back(latency_ms);
+        else
+          d.window[d.window_next] = latency_ms;
+        d.window_next = (d.window_next + 1) % kLatencyWindow;
+        d.median_ms = median_of(d.window);
       }
       if (d.quarantined) {
         d.quarantined = false;

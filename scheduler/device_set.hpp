@@ -161,6 +161,9 @@ struct DeviceSet::Device {
   std::uint64_t failed = 0;
   std::uint64_t samples = 0;          // completions in the average (the first is warm-up)
   double ewma_ms = 0;
+  std::vector<double> window;         // the latest latencies (ring of kLatencyWindow)
+  std::size_t window_next = 0;
+  double median_ms = 0;               // median of `window`
   bool quarantined = false;
   bool probing = false;               // a probe run is in flight
   std::chrono::steady_clock::time_point probe_at;

@@ -130,16 +130,17 @@ void DeviceSet::consolidate_latency() {
     if (d.state != DeviceState::ready || d.quarantined) continue;
     if (d.samples < options_.latency_samples) return;
     ++measured;
-    if (best == kNoDevice || d.ewma_ms < devices_[best]->ewma_ms) best = i;
+    if (best == kNoDevice || d.median_ms < devices_[best]->median_ms) best = i;
   }
   if (measured < 2) return;
   consolidated_ = true;
   std::string others;
   for (std::size_t i = 0; i < devices_.size(); ++i)
     if (i != best && devices_[i]->state == DeviceState::ready && !devices_[i]->quarantined)
-      others += ", " + devices_[i]->candidate.name + " " + fmt::format("{:.3f}", devices_[i]->ewma_ms) + " ms";
-  log().info("{}: LATENCY: {} is measured fastest ({:.3f} ms{}); it runs the requests from now on", options_.label,
-             devices_[best]->candidate.name, devices_[best]->ewma_ms, others);
+      others += ", " + devices_[i]->candidate.name + " " + fmt::format("{:.3f}", devices_[i]->median_ms) + " ms";
+  log().info("{}: LATENCY: {} is measured fastest (median {:.3f} ms over {} runs{}); it runs the requests from now on",
+             options_.label, devices_[best]->candidate.name, devices_[best]->median_ms, devices_[best]->window.size(),
+             others);
   for (std::size_t i = 0; i < devices_.size(); ++i)
     if (i != best && devices_[i]->state == DeviceState::ready && !devices_[i]->quarantined)
       drain_locked(i, "LATENCY: " + devices_[best]->candidate.name + " measured faster");

@@ -44,7 +44,7 @@ class MeasuredLatencyPolicy : public SchedulingPolicy {
     for (std::size_t i = 0; i < devices.size(); ++i) {
       const auto& d = devices[i];
       if (!d.eligible || d.samples < samples_) continue;
-      if (!fastest || d.ewma_latency_ms < devices[*fastest].ewma_latency_ms) fastest = i;
+      if (!fastest || d.median_latency_ms < devices[*fastest].median_latency_ms) fastest = i;
     }
     if (fastest && devices[*fastest].free_slots() > 0) return fastest;
     return std::nullopt;

@@ -27,6 +27,7 @@ struct DeviceSnapshot {
   std::uint64_t failed = 0;
   std::uint64_t samples = 0;   // completions counted in the latency average (first one is warm-up)
   double ewma_latency_ms = 0;  // exponentially weighted average; 0 before any sample
+  double median_latency_ms = 0;  // median of the latest samples (robust to one-off stalls)
   bool quarantined = false;    // true only when offered as a probe or a last resort
   // May take this request now: compiled, accepting, healthy (or due a probe),
   // and not already tried by this request.
@@ -57,7 +58,7 @@ class SchedulingPolicy {
 // First eligible device with a free slot, in priority order ("device_priority").
 std::unique_ptr<SchedulingPolicy> make_device_priority_policy();
 // LATENCY: gives each eligible device `samples_per_device` measured runs
-// (preferring the device with the fewest), then the lowest average latency
+// (preferring the device with the fewest), then the lowest median latency
 // with a free slot; waits for it rather than using a slower device ("latency").
 std::unique_ptr<SchedulingPolicy> make_measured_latency_policy(unsigned samples_per_device);
 
