@@ -103,7 +103,7 @@ class ScopedTestClock {
   ~ScopedTestClock() { set_clock_for_testing(nullptr); }
 };
 
-// The code of the Error `f` throws (fails the test when it throws nothing).
+// The message of the Error `f` throws; checks its code (fails the test when nothing is thrown).
 template <class F> std::string error_message(F&& f, ErrorCode expected) {
   try {
     f();
