@@ -139,8 +139,11 @@ void AutoInferRequest::infer(const std::vector<Tensor>& inputs, std::vector<Tens
       emit(RequestEventKind::failed, id, attempts.count, lease.device, latency_ms, why);
       std::rethrow_exception(error);
     }
-    devices_->complete(lease, DeviceSet::Outcome::failed, latency_ms, why);
+    // `unsupported` is about this request (an op mode, a shape), not the device's health.
+    devices_->complete(lease, code == ErrorCode::unsupported ? DeviceSet::Outcome::rejected : DeviceSet::Outcome::failed,
+                       latency_ms, why);
     attempts.errors.push_back(lease.device + ": " + why);
+    attempts.codes.push_back(result == Result::hung ? ErrorCode::timeout : code);
     if (!devices_->options().runtime_fallback) {
       emit(RequestEventKind::failed, id, attempts.count, lease.device, latency_ms, why);
       std::rethrow_exception(error);

@@ -133,8 +133,12 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
             all += (all.empty() ? "" : "; ") + devices_[i]->candidate.name + ": compile failed: " +
                    devices_[i]->compile_error;
         if (all.empty()) all = "no device is available";
+        ErrorCode code = ErrorCode::device_failure;
+        if (!attempts.codes.empty() &&
+            std::all_of(attempts.codes.begin(), attempts.codes.end(), [&](ErrorCode c) { return c == attempts.codes[0]; }))
+          code = attempts.codes[0];
         lock.unlock();
-        throw Error(ErrorCode::device_failure, message + ": " + all);
+        throw Error(code, message + ": " + all);
       }
     }
     std::optional<std::size_t> choice;
@@ -161,6 +165,7 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
         } catch (const std::exception& e) {
           const std::string why = std::string("creating an infer request failed: ") + e.what();
           attempts.errors.push_back(lease.device + ": " + why);
+          attempts.codes.push_back(ErrorCode::device_failure);
           complete(lease, Outcome::failed, 0, why);
           lock.lock();
           continue;
@@ -214,6 +219,7 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
         device_event(DeviceEventKind::quarantined, lease.index, error);
       }
       break;
+    case Outcome::rejected:
     case Outcome::cancelled: break;
   }
   // A request that failed may have left its inner request in a state we do not trust: drop it.

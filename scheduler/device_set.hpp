@@ -73,9 +73,12 @@ class DeviceSet {
   struct Attempts {
     std::vector<bool> tried;
     std::vector<std::string> errors;  // "DEVICE: message"
+    std::vector<ErrorCode> codes;     // of each failed attempt
     unsigned count = 0;
   };
-  enum class Outcome { ok, failed, cancelled };
+  // failed: the device failed (quarantined under runtime fallback);
+  // rejected: the device refused this request (unsupported) but is healthy.
+  enum class Outcome { ok, failed, rejected, cancelled };
 
   DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<SchedulingPolicy> policy, DeviceSetOptions options);
   ~DeviceSet();
@@ -97,7 +100,8 @@ class DeviceSet {
   // ---- requests (device_set.cpp) ----
   // Blocks until a device slot is chosen for the next attempt of a request.
   // Throws Error(cancelled) once `cancelled` is set (wake() re-checks), and
-  // Error(device_failure) listing every device's error when no device is left.
+  // an Error listing every device's error when no device is left (its code is
+  // the attempts' common code, else device_failure).
   Lease acquire(Attempts& attempts, std::uint64_t request_id, const std::atomic<bool>& cancelled);
   // Ends an attempt. `latency_ms` is the time on the device.
   void complete(Lease& lease, Outcome outcome, double latency_ms, const std::string& error);

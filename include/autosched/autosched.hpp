@@ -6,6 +6,7 @@
 #include "autosched/error.hpp"
 #include "autosched/infer_request.hpp"
 #include "autosched/model.hpp"
+#include "autosched/observer.hpp"
 #include "autosched/properties.hpp"
 #include "autosched/shape.hpp"
 #include "autosched/tensor.hpp"

@@ -17,6 +17,10 @@ inline const std::vector<std::string> kConformanceDevices = {
     "OCL.0",
     "CPU",
     "SIM.cpu_like",  // reference kernels behind a simulated timing model: exact
+    // The virtual devices over exact devices (cheap to compile): AUTO's single
+    // device and MULTI's two, each op falling back to REF where SIM lacks it.
+    "AUTO:SIM.cpu_like,REF",
+    "MULTI:SIM.cpu_like,REF",
 };
 
 // Allowed difference |actual - expected| <= atol + rtol * |expected|.
