@@ -3,7 +3,11 @@
 #include <clblast.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <map>
+#include <set>
+#include <tuple>
 
 #include "core/logging.hpp"
 #include "devices/opencl/ocl_kernels.hpp"
@@ -88,7 +92,8 @@ OclCompiledModel::OclCompiledModel(Model model, DeviceInfo device, SubDevice sub
   const auto warmup_start = std::chrono::steady_clock::now();
   std::vector<Tensor> inputs, outputs;
   for (const auto& port : model_.inputs()) inputs.emplace_back(port.element_type, port.shape.to_shape());
-  run(*slots_.front(), inputs, outputs, nullptr);
+  const std::vector<bool> steps = warmup_steps();
+  run(*slots_.front(), inputs, outputs, nullptr, &steps);
   warmup_ms_ = ms_since(warmup_start);
   if (program_.outcome == CacheOutcome::miss || program_.outcome == CacheOutcome::rebuilt)
     store_program_binary(program_.program.get(), device_,
@@ -136,14 +141,54 @@ cl_mem OclCompiledModel::resolve(const Slot& slot, const ValueRef& ref) const {
   throw Error(ErrorCode::internal, "OCL: unresolved buffer reference");
 }
 
+// The steps a warm-up must run so every driver/CLBlast compilation happens:
+// each own kernel once per global size (PoCL generates code per work-group
+// size, which follows the global size) and, per GEMM routine and
+// transposition, the smallest and the largest product (CLBlast picks its
+// direct or indirect kernels by size). Outputs of a warm-up are meaningless.
+std::vector<bool> OclCompiledModel::warmup_steps() const {
+  std::vector<bool> run(plan_.steps.size(), false);
+  std::set<std::pair<int, std::size_t>> kernels;
+  std::map<std::tuple<int, bool, bool>, std::pair<std::size_t, std::size_t>> smallest, largest;  // → (size, step)
+  for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
+    if (const auto* k = std::get_if<KernelLaunch>(&plan_.steps[i].body)) {
+      run[i] = kernels.insert({int(k->kernel), k->global_size}).second;
+      continue;
+    }
+    const auto& g = std::get<GemmCall>(plan_.steps[i].body);
+    const int routine = g.m == 1 && g.c_offsets.size() == 1 ? 0 : (g.c_offsets.size() > 1 ? 1 : 2);
+    const auto key = std::make_tuple(routine, g.trans_a, g.trans_b);
+    const std::size_t size = g.m * g.n * g.k;
+    if (!smallest.count(key) || size < smallest[key].first) smallest[key] = {size, i};
+    if (!largest.count(key) || size > largest[key].first) largest[key] = {size, i};
+  }
+  for (const auto* group : {&smallest, &largest})
+    for (const auto& [key, entry] : *group) run[entry.second] = true;
+  return run;
+}
+
 void OclCompiledModel::run(Slot& slot, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
-                           const std::atomic<bool>* cancel) {
+                           const std::atomic<bool>* cancel, const std::vector<bool>* only) {
   cl_command_queue queue = slot.queue.get();
   for (std::size_t k = 0; k < inputs.size(); ++k)
     check(clEnqueueWriteBuffer(queue, slot.inputs[k].get(), CL_FALSE, 0, inputs[k].byte_size(), inputs[k].data(), 0,
                                nullptr, nullptr),
           "clEnqueueWriteBuffer");
+  static const bool profile = std::getenv("AUTOSCHED_OCL_PROFILE") != nullptr;
+  std::map<std::string, double> profile_ms;  // by step kind
+  auto step_start = std::chrono::steady_clock::now();
+  auto account = [&](const Step& step) {
+    if (!profile) return;
+    clFinish(queue);
+    const std::size_t open = step.label.rfind('[');
+    std::string kind = step.label.substr(0, step.label.find(' '));
+    if (open != std::string::npos) kind.append(1, ' ').append(step.label, open, std::string::npos);
+    profile_ms[kind] += ms_since(step_start);
+    step_start = std::chrono::steady_clock::now();
+  };
   for (const Step& step : plan_.steps) {
+    if (only && !(*only)[std::size_t(&step - plan_.steps.data())]) continue;
+    if (profile && &step != &plan_.steps.front()) account(*(&step - 1));
     if (cancel && cancel->load()) {
       clFinish(queue);
       throw Error(ErrorCode::cancelled, "OCL: inference of '" + model_.name() + "' was cancelled");
@@ -193,6 +238,10 @@ void OclCompiledModel::run(Slot& slot, const std::vector<Tensor>& inputs, std::v
       check_blas(clblast::Gemm<float>(clblast::Layout::kRowMajor, ta, tb, g.m, g.n, g.k, g.alpha, a, g.a_offsets[i],
                                       g.lda, b, g.b_offsets[i], g.ldb, g.beta, c, g.c_offsets[i], g.ldc, &queue),
                  step.label);
+  }
+  if (profile && !plan_.steps.empty()) {
+    account(plan_.steps.back());
+    for (const auto& [kind, t] : profile_ms) log().info("OCL profile {}: {:<40} {:9.2f} ms", model_.name(), kind, t);
   }
   const auto& ports = model_.outputs();
   outputs.resize(ports.size());

@@ -4,6 +4,19 @@
 // uploaded once, and one execution slot per parallel request — a slot is an
 // in-order command queue with its own kernel objects and activation buffers,
 // allocated once and reused by every inference that runs in it.
+//
+// Where compile time goes and what is cached:
+//  * own kernels: one program per compiled model, through the program-binary
+//    cache under cache_dir (ocl_program_cache.hpp). The binary is read back
+//    after the warm-up run, so PoCL's per-kernel code is inside it.
+//  * CLBlast: compiles its GEMM/GEMV kernels on first use; the warm-up run
+//    makes that happen inside compile_model instead of the first request.
+//    Within a process CLBlast keeps the binaries in its own cache (shared by
+//    every context on the device). CLBlast 1.5.3 has no API to export or
+//    import them, so across processes they persist only through the driver's
+//    cache (PoCL: POCL_CACHE_DIR / ~/.cache/pocl/kcache). OverrideParameters
+//    is not used: without tuned parameters for a device it would only force a
+//    recompile with the same defaults.
 #include <atomic>
 #include <condition_variable>
 #include <memory>
@@ -52,8 +65,10 @@ class OclCompiledModel : public plugin::ICompiledModel, public std::enable_share
  private:
   struct Slot;
   std::unique_ptr<Slot> make_slot();
+  // Runs the plan; `only` (warm-up) selects a subset of the steps.
   void run(Slot& slot, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
-           const std::atomic<bool>* cancel);
+           const std::atomic<bool>* cancel, const std::vector<bool>* only = nullptr);
+  std::vector<bool> warmup_steps() const;
   cl_mem resolve(const Slot& slot, const ValueRef& ref) const;
 
   Model model_;
