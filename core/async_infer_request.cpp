@@ -113,16 +113,20 @@ void AsyncInferRequest::validate_inputs() const {
 }
 
 void AsyncInferRequest::start_async() {
-  std::uint64_t id;
-  {
-    std::lock_guard lock(mutex_);
-    check_not_busy("start_async");
-    validate_inputs();
-    state_ = RequestState::queued;
-    error_ = nullptr;
-    id = ++run_id_;
-  }
-  model_->executor().submit([self = shared_from_this(), id] { self->run(id); });
+  // Submitting under the lock is safe (the job locks it on a worker, after we
+  // return) and lets a refused submit leave the request untouched.
+  std::lock_guard lock(mutex_);
+  check_not_busy("start_async");
+  validate_inputs();
+  const std::uint64_t id = run_id_ + 1;
+  auto& executor = model_->executor();
+  if (!executor.try_submit([self = shared_from_this(), id] { self->run(id); }))
+    throw Error(ErrorCode::resource_exhausted,
+                model_->device() + ": start_async refused: " + std::to_string(executor.max_queued()) +
+                    " requests are already waiting (max_queue_length); wait for some to finish or raise the limit");
+  state_ = RequestState::queued;
+  error_ = nullptr;
+  run_id_ = id;
 }
 
 void AsyncInferRequest::run(std::uint64_t run_id) {

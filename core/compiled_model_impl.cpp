@@ -7,12 +7,12 @@
 namespace autosched::detail {
 
 CompiledModelImpl::CompiledModelImpl(std::shared_ptr<plugin::ICompiledModel> compiled, std::string device,
-                                     unsigned request_cap)
+                                     unsigned request_cap, std::size_t max_queue_length)
     : compiled_(std::move(compiled)), device_(std::move(device)), request_cap_(request_cap) {
   workers_ = std::max(1u, compiled_->num_parallel_requests());
   if (request_cap > 0) workers_ = std::min(workers_, request_cap);
   executor_ = std::make_unique<RequestExecutor>(
-      workers_, [compiled = compiled_](unsigned worker) { compiled->on_worker_start(worker); });
+      workers_, [compiled = compiled_](unsigned worker) { compiled->on_worker_start(worker); }, max_queue_length);
 }
 
 CompiledModelImpl::~CompiledModelImpl() { executor_.reset(); }
@@ -22,6 +22,7 @@ std::string CompiledModelImpl::get_property(const std::string& name) const {
     const auto n = from_property_string<std::int64_t>(name, compiled_->get_property(name));
     return to_property_string(request_cap_ > 0 ? std::min<std::int64_t>(n, request_cap_) : n);
   }
+  if (name == "max_queue_length") return to_property_string(std::int64_t(executor_->max_queued()));
   return compiled_->get_property(name);
 }
 

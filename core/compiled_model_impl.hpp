@@ -13,8 +13,10 @@ namespace autosched::detail {
 
 class CompiledModelImpl : public std::enable_shared_from_this<CompiledModelImpl> {
  public:
-  // `request_cap` > 0 limits requests in flight (device string "CPU(2)").
-  CompiledModelImpl(std::shared_ptr<plugin::ICompiledModel> compiled, std::string device, unsigned request_cap);
+  // `request_cap` > 0 limits requests in flight (device string "CPU(2)");
+  // `max_queue_length` > 0 limits requests waiting for a worker (property max_queue_length).
+  CompiledModelImpl(std::shared_ptr<plugin::ICompiledModel> compiled, std::string device, unsigned request_cap,
+                    std::size_t max_queue_length = 0);
   ~CompiledModelImpl();
 
   plugin::ICompiledModel& compiled() { return *compiled_; }

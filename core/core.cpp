@@ -114,7 +114,9 @@ CompiledModel Core::compile_model(const Model& model, const std::string& device,
   }
   auto compiled = target->compile(model, merged);
   log().info("compiled model '{}' for {}", model.name(), device);
-  return CompiledModel(std::make_shared<detail::CompiledModelImpl>(std::move(compiled), device, request.request_cap));
+  const auto max_queue = get_or(merged, max_queue_length, std::int64_t{0});
+  return CompiledModel(std::make_shared<detail::CompiledModelImpl>(std::move(compiled), device, request.request_cap,
+                                                                   std::size_t(max_queue)));
 }
 
 CompiledModel Core::compile_model(const std::string& path_or_builtin, const std::string& device,

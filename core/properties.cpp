@@ -97,6 +97,7 @@ const std::map<std::string, PropertySpec>& specs() {
          if (from_property_string<double>(k, v) < 0) bad_value(k, v, "a number >= 0 (0 = automatic)");
        }}},
       {"log_level", {false, parses<LogLevel>()}},
+      {"max_queue_length", {false, int_at_least(0)}},
       {"sim_profiles", {false, parses<std::vector<std::string>>()}},
       {"ocl_compute_units", {false, int_at_least(1)}},
       {"execution_devices", {true, nullptr}},

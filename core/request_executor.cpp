@@ -2,6 +2,8 @@
 
 #include <tbb/concurrent_queue.h>
 
+#include <atomic>
+
 #include "core/logging.hpp"
 
 namespace autosched::detail {
@@ -10,10 +12,12 @@ namespace autosched::detail {
 // (destroyed from inside a job) still has valid state to exit through.
 struct RequestExecutor::State {
   tbb::concurrent_bounded_queue<std::function<void()>> jobs;  // empty function = stop
+  std::atomic<std::size_t> waiting{0};                         // submitted jobs not yet popped
 };
 
-RequestExecutor::RequestExecutor(unsigned workers, std::function<void(unsigned)> on_worker_start)
-    : state_(std::make_shared<State>()) {
+RequestExecutor::RequestExecutor(unsigned workers, std::function<void(unsigned)> on_worker_start,
+                                 std::size_t max_queued)
+    : state_(std::make_shared<State>()), max_queued_(max_queued) {
   if (workers == 0) workers = 1;
   threads_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
@@ -29,6 +33,7 @@ RequestExecutor::RequestExecutor(unsigned workers, std::function<void(unsigned)>
         std::function<void()> job;
         state->jobs.pop(job);
         if (!job) return;
+        state->waiting.fetch_sub(1, std::memory_order_relaxed);
         job();
       }
     });
@@ -46,6 +51,19 @@ RequestExecutor::~RequestExecutor() {
   }
 }
 
-void RequestExecutor::submit(std::function<void()> job) { state_->jobs.push(std::move(job)); }
+void RequestExecutor::submit(std::function<void()> job) {
+  state_->waiting.fetch_add(1, std::memory_order_relaxed);
+  state_->jobs.push(std::move(job));
+}
+
+bool RequestExecutor::try_submit(std::function<void()> job) {
+  const auto waiting = state_->waiting.fetch_add(1, std::memory_order_relaxed);
+  if (max_queued_ > 0 && waiting >= max_queued_) {
+    state_->waiting.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  state_->jobs.push(std::move(job));
+  return true;
+}
 
 }  // namespace autosched::detail

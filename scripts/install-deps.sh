@@ -10,6 +10,7 @@ packages=(
   libclblast-dev libhwloc-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev libonnx-dev
   libprotobuf-dev protobuf-compiler libonnx-testdata
+  clang libclang-rt-14-dev gdb
 )
 
 missing=()

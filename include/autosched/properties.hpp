@@ -80,6 +80,9 @@ inline constexpr Property<std::vector<std::string>> device_priorities{"device_pr
 // device's measured latency once it has some, otherwise no limit.
 inline constexpr Property<double> inference_timeout_ms{"inference_timeout_ms"};
 inline constexpr Property<LogLevel> log_level{"log_level"};
+// Per compiled model: at most this many started requests wait for a worker;
+// start_async beyond it throws Error(resource_exhausted). 0 (default): no limit.
+inline constexpr Property<std::int64_t> max_queue_length{"max_queue_length"};
 inline constexpr Property<std::vector<std::string>> sim_profiles{"sim_profiles"};
 inline constexpr Property<std::int64_t> ocl_compute_units{"ocl_compute_units"};
 
