@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 
 #include "core/logging.hpp"
 #include "scheduler/auto_infer_request.hpp"
@@ -26,6 +27,35 @@ std::size_t helper_for(const std::vector<Candidate>& candidates, std::size_t tar
   return kNoDevice;
 }
 
+// Longest wait for a warm-up inference when no inference_timeout_ms is set.
+constexpr double kWarmUpLimitMs = 60000;
+
+// One inference on zero-filled inputs whose result is dropped: devices that
+// JIT kernels at their first run (OpenCL) are only really ready after it, and
+// the startup race between target and helper should count that. Skipped when
+// an input shape is not static. A failure is logged, not fatal: real
+// requests then meet runtime fallback.
+void warm_up(CompiledCandidate& out, const Model& model, const std::string& device, double timeout_ms) {
+  for (const auto& port : model.inputs())
+    if (!port.shape.is_static()) return;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    auto request = out.model.create_infer_request();
+    request.start_async();
+    const double limit = timeout_ms > 0 ? timeout_ms : kWarmUpLimitMs;
+    if (!request.wait_for(std::chrono::milliseconds(std::int64_t(limit)))) {
+      request.cancel();
+      log().warn("warm-up inference on {} did not finish within {:.0f} ms; cancelled", device, limit);
+    }
+    request.wait();
+    out.warmed_up = true;
+    log().debug("warm-up inference on {} took {:.1f} ms", device,
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  } catch (const std::exception& e) {
+    log().warn("warm-up inference on {} failed: {}", device, e.what());
+  }
+}
+
 }  // namespace
 
 AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> candidates, AutoConfig config)
@@ -40,7 +70,8 @@ AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> 
   for (const auto& port : model.outputs()) options.output_ports.push_back(port.name);
   // The compile step of one candidate; the set keeps it for compiles on demand.
   // It holds copies of what it needs, never the compiled model itself.
-  options.compile = [model, candidates, props = config_.device_properties](std::size_t i) {
+  options.compile = [model, candidates, props = config_.device_properties,
+                     timeout = config_.inference_timeout_ms](std::size_t i, bool warm) {
     const auto& c = candidates[i];
     auto inner = c.device->compile(model, props);
     if (!inner) throw Error(ErrorCode::internal, c.name + " returned no compiled model");
@@ -57,6 +88,7 @@ AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> 
     }
     if (c.cap) out.optimal_requests = std::min<std::int64_t>(out.optimal_requests, c.cap);
     out.model = plugin::wrap_compiled_model(std::move(inner), c.name, c.cap);
+    if (warm) warm_up(out, model, c.name, timeout);
     return out;
   };
   devices_ = std::make_shared<DeviceSet>(candidates, policy_for(config_), std::move(options));
@@ -89,7 +121,8 @@ AutoCompiledModel::~AutoCompiledModel() {
 
 void AutoCompiledModel::start_background(std::size_t index) {
   devices_->mark_compiling(index);
-  compiles_.emplace_back([devices = devices_, index] { devices->compile_now(index); });
+  // The startup race: "ready" includes the first-run costs (see warm_up).
+  compiles_.emplace_back([devices = devices_, index] { devices->compile_now(index, true); });
 }
 
 void AutoCompiledModel::compile_all_at_once() {

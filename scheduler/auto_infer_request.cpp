@@ -99,6 +99,9 @@ AutoInferRequest::Result AutoInferRequest::run_attempt(DeviceSet::Lease& lease, 
 }
 
 void AutoInferRequest::infer(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+  // A cancel() aimed at the previous run can land after it returned: start clean.
+  // (One racing with this run's start may then be lost; cancel is best effort.)
+  cancelled_ = false;
   struct ClearCancel {
     std::atomic<bool>& flag;
     ~ClearCancel() { flag = false; }

@@ -19,8 +19,9 @@ class AutoInferRequest : public plugin::ISyncInferRequest {
  public:
   explicit AutoInferRequest(std::shared_ptr<DeviceSet> devices);
   void infer(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) override;
-  // Cancels the attempt in progress (or the wait for a slot). A cancel that
-  // arrives before the attempt starts is kept until infer() returns.
+  // Cancels the attempt in progress (or the wait for a slot). Between infer()
+  // starting and its attempt starting, a cancel is kept; one before infer()
+  // starts is dropped (it was aimed at the previous run).
   void cancel() override;
 
  private:

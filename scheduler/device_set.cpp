@@ -189,7 +189,7 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
   switch (outcome) {
     case Outcome::ok:
       ++d.completed;
-      if (d.completed > 1) {  // the first run is warm-up (allocation, lazy init)
+      if (d.completed > 1 || d.warmed_up) {  // the first run pays allocation, lazy init, JIT
         d.ewma_ms = d.samples == 0 ? latency_ms : (1 - kEwmaWeight) * d.ewma_ms + kEwmaWeight * latency_ms;
         ++d.samples;
         if (d.window.size() < kLatencyWindow)

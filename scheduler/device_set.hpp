@@ -36,6 +36,7 @@ struct CompiledCandidate {
   CompiledModel model;   // wrapped in the core's async machinery for that device
   unsigned slots = 1;    // requests it runs at once (capped by "NAME(N)")
   std::int64_t optimal_requests = 1;
+  bool warmed_up = false;  // one inference already ran (its first-run costs are paid)
 };
 
 struct DeviceSetOptions {
@@ -52,9 +53,10 @@ struct DeviceSetOptions {
   double inference_timeout_ms = 0;  // 0: derived from measured latency
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
-  // Compiles candidate i (blocking; throws on failure). Used for compiles on
-  // demand by runtime fallback; startup compiles call it too.
-  std::function<CompiledCandidate(std::size_t)> compile;
+  // Compiles candidate i (blocking; throws on failure), then, when `warm_up`,
+  // runs one throw-away inference so that "ready" includes first-run costs
+  // (lazy kernel JIT). Used for startup compiles and compiles on demand.
+  std::function<CompiledCandidate(std::size_t index, bool warm_up)> compile;
 };
 
 enum class DeviceState { pending, compiling, ready, draining, released, compile_failed };
@@ -91,7 +93,7 @@ class DeviceSet {
   void mark_ready(std::size_t index, CompiledCandidate compiled);
   void mark_compile_failed(std::size_t index, const std::string& error);
   // Compiles candidate `index` with options.compile and records the result. Never throws.
-  void compile_now(std::size_t index);
+  void compile_now(std::size_t index, bool warm_up = false);
   // Blocks until a device is ready (true) or no compile is in progress and none is ready (false).
   bool wait_for_first_ready();
   // Errors of failed compiles, "DEVICE: message; ..." (empty when none).
@@ -164,6 +166,7 @@ struct DeviceSet::Device {
   std::uint64_t completed = 0;
   std::uint64_t failed = 0;
   std::uint64_t samples = 0;          // completions in the average (the first is warm-up)
+  bool warmed_up = false;             // a warm-up inference ran: every completion counts
   double ewma_ms = 0;
   std::vector<double> window;         // the latest latencies (ring of kLatencyWindow)
   std::size_t window_next = 0;

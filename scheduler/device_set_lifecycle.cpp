@@ -35,6 +35,7 @@ void DeviceSet::mark_ready(std::size_t index, CompiledCandidate compiled) {
   d.slots = std::max(1u, compiled.slots);
   d.optimal = std::max<std::int64_t>(1, compiled.optimal_requests);
   d.state = DeviceState::ready;
+  d.warmed_up = compiled.warmed_up;
   d.compile_error.clear();
   log().info("{}: {} ready ({} slots){}", options_.label, d.candidate.name, d.slots,
              index == helper_ ? " as the CPU helper" : "");
@@ -66,10 +67,10 @@ void DeviceSet::mark_compile_failed(std::size_t index, const std::string& error)
   flush(lock);
 }
 
-void DeviceSet::compile_now(std::size_t index) {
+void DeviceSet::compile_now(std::size_t index, bool warm_up) {
   CompiledCandidate compiled;
   try {
-    compiled = options_.compile(index);
+    compiled = options_.compile(index, warm_up);
   } catch (const std::exception& e) {
     mark_compile_failed(index, e.what());
     return;
