@@ -7,6 +7,7 @@
 #include "autosched/infer_request.hpp"
 #include "autosched/model.hpp"
 #include "autosched/observer.hpp"
+#include "autosched/preprocess.hpp"
 #include "autosched/properties.hpp"
 #include "autosched/shape.hpp"
 #include "autosched/tensor.hpp"
