@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 
 #include "autosched/autosched.hpp"
@@ -127,10 +128,21 @@ TEST(Preprocess, U8NhwcMeanScaleResizeEqualsDoingItByHand) {
   EXPECT_EQ(pre.inputs()[0].shape, PartialShape(Shape{1, 13, 11, 3}));
   EXPECT_EQ(pre.outputs()[0].shape, PartialShape(Shape{1, 4, 8, 8}));
   EXPECT_EQ(model.inputs()[0].element_type, ElementType::f32);  // the original is unchanged
+  std::string ops;
+  for (const auto& node : pre.graph().nodes) ops += node.op_type + " ";
+  EXPECT_EQ(ops, "Cast Transpose Resize Sub Div Conv Relu ");
 
   const Tensor image = random_image(13, 11, 42);
   const Tensor expected = run(model, "REF", preprocess_by_hand(image));
   for (const char* device : {"REF", "CPU"}) expect_close(expected, run(pre, device, image), device);
+
+  // The steps are plain ONNX ops: the model survives an ONNX file round trip.
+  const std::string path = testing::TempDir() + "preprocessed_conv.onnx";
+  pre.save(path);
+  const Model reread = core().read_model(path);
+  EXPECT_EQ(reread.inputs()[0].element_type, ElementType::u8);
+  expect_close(expected, run(reread, "REF", image), "saved and read back");
+  std::remove(path.c_str());
 }
 
 TEST(Preprocess, UnfixedSpatialSizeResizesEachRequestsImage) {
