@@ -27,6 +27,10 @@ std::size_t helper_for(const std::vector<Candidate>& candidates, std::size_t tar
   return kNoDevice;
 }
 
+// Below this many hardware threads the startup compiles run one after the
+// other (helper first) instead of side by side.
+constexpr unsigned kConcurrentStartupMinThreads = 4;
+
 // Longest wait for a warm-up inference when no inference_timeout_ms is set.
 constexpr double kWarmUpLimitMs = 60000;
 
@@ -138,10 +142,25 @@ void AutoCompiledModel::compile_all_at_once() {
 }
 
 void AutoCompiledModel::compile_with_helper(std::size_t target, std::size_t helper) {
-  log().info("{}: startup acceleration: compiling on {} while the target {} compiles",
-             devices_->options().label, devices_->candidate_names()[helper], devices_->candidate_names()[target]);
-  start_background(target);
-  start_background(helper);
+  const auto names = devices_->candidate_names();
+  if (std::thread::hardware_concurrency() >= kConcurrentStartupMinThreads) {
+    log().info("{}: startup acceleration: compiling on {} while the target {} compiles", devices_->options().label,
+               names[helper], names[target]);
+    start_background(target);
+    start_background(helper);
+  } else {
+    // Few hardware threads: two compiles at once would only slow both (and a
+    // target such as an OpenCL CPU device competes for the same cores), so
+    // the helper compiles first and the target starts once it serves.
+    log().info("{}: startup acceleration: compiling on {} first, then the target {} in the background",
+               devices_->options().label, names[helper], names[target]);
+    devices_->mark_compiling(target);  // counted as compiling from now on (no on-demand compile of it)
+    devices_->mark_compiling(helper);
+    compiles_.emplace_back([devices = devices_, target, helper] {
+      devices->compile_now(helper, true);
+      devices->compile_now(target, true);
+    });
+  }
   if (!devices_->wait_for_first_ready())
     throw Error(ErrorCode::device_failure,
                 config_.virtual_name + ": compiling failed on every device: " + devices_->compile_errors());

@@ -7,7 +7,8 @@
 //  * LATENCY / THROUGHPUT (AUTO): the target (first candidate) compiles; when
 //    it is not a CPU, is not served from the compile cache and
 //    enable_startup_fallback is on, the first CPU-class candidate compiles
-//    concurrently as a helper and runs requests until the target is ready
+//    as a helper (concurrently; on machines with under 4 hardware threads
+//    first, the target right after) and runs requests until the target is ready
 //    (THROUGHPUT: then hand-over; LATENCY: the measured fastest stays). In
 //    this race each device is ready after its compile plus one warm-up
 //    inference (first-run JIT costs), when the input shapes are static.

@@ -110,6 +110,7 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
       if (compilable != kNoDevice && options_.runtime_fallback && options_.compile) {
         // Runtime fallback needs a device nobody compiled yet (or one released): compile it here.
         devices_[compilable]->state = DeviceState::compiling;
+        ++compiling_;
         device_event(DeviceEventKind::compiling, compilable, "on demand (runtime fallback)");
         lock.unlock();
         compile_now(compilable);
@@ -149,6 +150,7 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
       lease.index = *choice;
       lease.device = d.candidate.name;
       lease.probe = d.quarantined;
+      lease.contended = compiling_ > 0;
       if (lease.probe) d.probing = true;
       ++d.in_flight;
       CompiledModel compiled = d.compiled;
@@ -189,7 +191,10 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
   switch (outcome) {
     case Outcome::ok:
       ++d.completed;
-      if (d.completed > 1 || d.warmed_up) {  // the first run pays allocation, lazy init, JIT
+      // Not in the latency statistics: a device's first run (allocation, lazy
+      // init, JIT) unless it was warmed up, and runs that overlapped a compile
+      // (which competes for the same cores and would skew the LATENCY choice).
+      if ((d.completed > 1 || d.warmed_up) && !lease.contended && compiling_ == 0) {
         d.ewma_ms = d.samples == 0 ? latency_ms : (1 - kEwmaWeight) * d.ewma_ms + kEwmaWeight * latency_ms;
         ++d.samples;
         if (d.window.size() < kLatencyWindow)

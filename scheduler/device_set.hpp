@@ -69,6 +69,7 @@ class DeviceSet {
     std::string device;
     std::optional<InferRequest> request;
     bool probe = false;  // the device is quarantined; this run decides re-admission
+    bool contended = false;  // a compile or warm-up ran meanwhile: its latency is not representative
     std::chrono::steady_clock::time_point start;
   };
   // Per-request record of devices already tried and their errors.
@@ -145,6 +146,7 @@ class DeviceSet {
   std::size_t target_ = kNoDevice;
   std::size_t helper_ = kNoDevice;
   bool consolidated_ = false;
+  unsigned compiling_ = 0;  // devices compiling (or warming up) right now
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;

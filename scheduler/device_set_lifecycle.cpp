@@ -23,6 +23,7 @@ void DeviceSet::set_roles(std::size_t target, std::size_t helper) {
 
 void DeviceSet::mark_compiling(std::size_t index) {
   std::unique_lock lock(mutex_);
+  if (devices_[index]->state != DeviceState::compiling) ++compiling_;
   devices_[index]->state = DeviceState::compiling;
   device_event(DeviceEventKind::compiling, index, "");
   flush(lock);
@@ -31,6 +32,7 @@ void DeviceSet::mark_compiling(std::size_t index) {
 void DeviceSet::mark_ready(std::size_t index, CompiledCandidate compiled) {
   std::unique_lock lock(mutex_);
   auto& d = *devices_[index];
+  if (d.state == DeviceState::compiling && compiling_ > 0) --compiling_;
   d.compiled = std::move(compiled.model);
   d.slots = std::max(1u, compiled.slots);
   d.optimal = std::max<std::int64_t>(1, compiled.optimal_requests);
@@ -59,6 +61,7 @@ void DeviceSet::hand_over_locked() {
 void DeviceSet::mark_compile_failed(std::size_t index, const std::string& error) {
   std::unique_lock lock(mutex_);
   auto& d = *devices_[index];
+  if (d.state == DeviceState::compiling && compiling_ > 0) --compiling_;
   d.state = DeviceState::compile_failed;
   d.compile_error = error;
   log().warn("{}: compiling on {} failed: {}", options_.label, d.candidate.name, error);
