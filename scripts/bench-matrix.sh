@@ -36,7 +36,7 @@ hints_for() {
 
 md="$out/matrix.md"
 {
-  echo "| model | device | hint | nireq | throughput (inf/s) | median (ms) | p99 (ms) | execution devices / share | note |"
+  echo "| model | device | hint | nireq | throughput (inf/s) | median (ms) | p99 (ms) | share per device | note |"
   echo "|---|---|---|---:|---:|---:|---:|---|---|"
 } >"$md"
 reports=()

@@ -177,7 +177,19 @@ void print_results(const Options& o, const BenchResult& r) {
     std::printf("Hand-over        %s -> %s at %.1f ms after compile_model was called (%+.2f s from the run start)\n",
                 r.hand_over->from.c_str(), r.hand_over->to.c_str(), r.hand_over->at_ms, r.hand_over->run_at_s);
   else if (r.virtual_device)
-    std::printf("Hand-over        none (no CPU helper ran, or the target never became ready)\n");
+    std::printf("Hand-over        none during this run\n");
+  if (r.virtual_device) {
+    // What the scheduler did with its devices, in order (ms since compile_model was called).
+    std::string timeline;
+    for (const auto& e : r.device_events) {
+      if (e.kind == "compiling" || e.kind == "released") continue;
+      char item[64];
+      std::snprintf(item, sizeof item, " at %.0f ms", e.at_ms);
+      timeline += (timeline.empty() ? "" : "; ") + e.device + " " + e.kind + item;
+      if (e.kind != "ready" && !e.detail.empty()) timeline += " (" + e.detail + ")";
+    }
+    if (!timeline.empty()) std::printf("Device events    %s\n", timeline.c_str());
+  }
 }
 
 void print_counters(const BenchResult& r) {
@@ -185,9 +197,14 @@ void print_counters(const BenchResult& r) {
   // compiled-model properties, which is what the devices do report.
   static const std::set<std::string> common = {"num_streams", "inference_num_threads", "performance_mode",
                                                "inference_precision", "enable_cpu_pinning"};
-  std::printf("Per-op counters: not provided by %s; device-specific properties:\n", r.device.c_str());
-  for (const auto& [key, value] : r.effective)
-    if (!common.count(key)) std::printf("  %s = %s\n", key.c_str(), value.c_str());
+  std::printf("Per-op counters  %s reports no per-operation timings; its device-specific properties:\n",
+              r.device.c_str());
+  for (const auto& [key, value] : r.effective) {
+    if (common.count(key)) continue;
+    std::string indented;
+    for (char c : value) indented += c == '\n' ? std::string("\n    ") : std::string(1, c);
+    std::printf("  %s:\n    %s\n", key.c_str(), indented.c_str());
+  }
 }
 
 int run_benchmark(const Options& o) {
