@@ -11,17 +11,6 @@
 
 namespace autosched::tools_test {
 
-namespace {
-
-std::string drain(int fd) {
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, std::size_t(n));
-  return text;
-}
-
-}  // namespace
-
 ProcessResult run_tool(const std::string& binary, const std::vector<std::string>& args) {
   // stdout / stderr go to files (not pipes) so a chatty child never blocks on a full pipe.
   const std::string dir = make_temp_dir();
