@@ -69,7 +69,7 @@ AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> 
   options.label = config_.virtual_name + "#" + std::to_string(next_instance++) + " '" + model.name() + "'";
   options.runtime_fallback = config_.runtime_fallback;
   options.consolidate_on_latency = config_.mode == PerformanceMode::LATENCY;
-  options.drain_helper_on_target_ready = config_.mode == PerformanceMode::THROUGHPUT;
+  options.throughput_handover = config_.mode == PerformanceMode::THROUGHPUT;
   options.inference_timeout_ms = config_.inference_timeout_ms;
   for (const auto& port : model.outputs()) options.output_ports.push_back(port.name);
   // The compile step of one candidate; the set keeps it for compiles on demand.

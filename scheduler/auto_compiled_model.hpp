@@ -9,7 +9,9 @@
 //    enable_startup_fallback is on, the first CPU-class candidate compiles
 //    as a helper (concurrently; on machines with under 4 hardware threads
 //    first, the target right after) and runs requests until the target is ready
-//    (THROUGHPUT: then hand-over; LATENCY: the measured fastest stays). In
+//    (THROUGHPUT: both serve until measured, then the higher measured
+//    capacity stays — the target only if it is faster; LATENCY: the measured
+//    fastest stays). In
 //    this race each device is ready after its compile plus one warm-up
 //    inference (first-run JIT costs), when the input shapes are static.
 // Destroying it waits for background compiles to end (compiles cannot be

@@ -143,7 +143,11 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
       }
     }
     std::optional<std::size_t> choice;
-    if (any_eligible) choice = policy_->choose(view, RequestSnapshot{request_id, attempts.count + 1});
+    if (any_eligible && measuring_throughput_) {
+      // THROUGHPUT measuring phase: both candidates of the hand-over get measured runs.
+      if (const auto explore = throughput_explore_locked(view); explore != kNoDevice) choice = explore;
+    }
+    if (any_eligible && !choice) choice = policy_->choose(view, RequestSnapshot{request_id, attempts.count + 1});
     if (choice && *choice < devices_.size() && view[*choice].eligible && view[*choice].free_slots() > 0) {
       auto& d = *devices_[*choice];
       Lease lease;
@@ -209,7 +213,7 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
         d.backoff = std::chrono::milliseconds(0);
         log().info("{}: {} re-admitted after a successful probe", options_.label, d.candidate.name);
         device_event(DeviceEventKind::readmitted, lease.index, "");
-        if (lease.index == target_) hand_over_locked();
+        if (lease.index == target_ || lease.index == helper_) hand_over_locked();
       }
       break;
     case Outcome::failed:
@@ -235,6 +239,7 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
   lease.request.reset();
   release_if_idle(lease.index);
   if (outcome == Outcome::ok && options_.consolidate_on_latency && !consolidated_) consolidate_latency();
+  if (outcome == Outcome::ok && measuring_throughput_) decide_throughput_locked();
   changed_.notify_all();
   flush(lock);
 }

@@ -48,8 +48,12 @@ struct DeviceSetOptions {
   // keep the fastest and drain the others (logged).
   bool consolidate_on_latency = false;
   unsigned latency_samples = 3;
-  // THROUGHPUT hand-over: when the target is ready, the helper drains.
-  bool drain_helper_on_target_ready = false;
+  // THROUGHPUT hand-over: once the target is ready, target and helper both
+  // serve until each has `throughput_samples` measured runs; then the one with
+  // the higher measured capacity (slots / median latency) keeps serving and
+  // the other drains (logged with the figures).
+  bool throughput_handover = false;
+  unsigned throughput_samples = 4;
   double inference_timeout_ms = 0;  // 0: derived from measured latency
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{5000};
@@ -134,7 +138,13 @@ class DeviceSet {
   void release_if_idle(std::size_t i);
   // Stops giving `index` new requests; it is released when its in-flight requests end.
   void drain_locked(std::size_t index, const std::string& why);
+  // THROUGHPUT: starts measuring target vs helper, or applies the decision made.
   void hand_over_locked();
+  // THROUGHPUT: decides once both are measured (drains the slower one).
+  void decide_throughput_locked();
+  // THROUGHPUT while measuring: target or helper still short of samples with a
+  // free slot (fewest samples first, then priority), else kNoDevice.
+  std::size_t throughput_explore_locked(const std::vector<DeviceSnapshot>& view) const;
   void consolidate_latency();
   void device_event(DeviceEventKind kind, std::size_t i, const std::string& detail);
   // Destroys released compiled models and delivers queued events; call without the lock.
@@ -146,6 +156,9 @@ class DeviceSet {
   std::size_t target_ = kNoDevice;
   std::size_t helper_ = kNoDevice;
   bool consolidated_ = false;
+  enum class ThroughputChoice { undecided, target, helper };
+  ThroughputChoice throughput_choice_ = ThroughputChoice::undecided;
+  bool measuring_throughput_ = false;  // target and helper both serve until decided
   unsigned compiling_ = 0;  // devices compiling (or warming up) right now
 
   mutable std::mutex mutex_;

@@ -48,14 +48,80 @@ void DeviceSet::mark_ready(std::size_t index, CompiledCandidate compiled) {
 }
 
 void DeviceSet::hand_over_locked() {
-  // THROUGHPUT: a healthy target takes every new request; the helper drains.
-  // (A helper compiled on demand while the target is quarantined stays.)
-  if (!options_.drain_helper_on_target_ready || helper_ == kNoDevice || target_ == kNoDevice) return;
+  // THROUGHPUT: once the target is ready, the target does not take over on its
+  // static rank alone: target and helper both serve until each is measured,
+  // then the faster keeps the requests (decide_throughput_locked). After that
+  // decision, a device coming back (compiled on demand, re-admitted) drains the
+  // other one again. (A helper compiled on demand while the target is
+  // quarantined stays until the target is healthy.)
+  if (!options_.throughput_handover || helper_ == kNoDevice || target_ == kNoDevice) return;
   const auto& target = *devices_[target_];
-  if (target.state != DeviceState::ready || target.quarantined || devices_[helper_]->state != DeviceState::ready)
+  const auto& helper = *devices_[helper_];
+  if (target.state != DeviceState::ready || target.quarantined || helper.state != DeviceState::ready) return;
+  switch (throughput_choice_) {
+    case ThroughputChoice::target:
+      log().info("{}: hand-over: new requests go to {}", options_.label, target.candidate.name);
+      drain_locked(helper_, "hand-over to " + target.candidate.name);
+      return;
+    case ThroughputChoice::helper:
+      if (helper.quarantined) return;
+      drain_locked(target_, "THROUGHPUT: " + helper.candidate.name + " measured faster");
+      return;
+    case ThroughputChoice::undecided:
+      if (!measuring_throughput_) {
+        measuring_throughput_ = true;
+        log().info("{}: THROUGHPUT: {} is ready; measuring it against the CPU helper {} ({} runs each) before the "
+                   "hand-over",
+                   options_.label, target.candidate.name, helper.candidate.name, options_.throughput_samples);
+      }
+      decide_throughput_locked();
+      return;
+  }
+}
+
+namespace {
+// Requests per second a device sustains with every slot busy at its median latency.
+double capacity_per_s(unsigned slots, double median_ms) { return slots * 1000.0 / std::max(median_ms, 1e-3); }
+}  // namespace
+
+void DeviceSet::decide_throughput_locked() {
+  if (!measuring_throughput_ || throughput_choice_ != ThroughputChoice::undecided) return;
+  const auto& target = *devices_[target_];
+  const auto& helper = *devices_[helper_];
+  if (target.state != DeviceState::ready || helper.state != DeviceState::ready || target.quarantined ||
+      helper.quarantined)
     return;
-  log().info("{}: hand-over: new requests go to {}", options_.label, target.candidate.name);
-  drain_locked(helper_, "hand-over to " + target.candidate.name);
+  if (target.samples < options_.throughput_samples || helper.samples < options_.throughput_samples) return;
+  measuring_throughput_ = false;
+  const double target_rate = capacity_per_s(target.slots, target.median_ms);
+  const double helper_rate = capacity_per_s(helper.slots, helper.median_ms);
+  const auto figures = [](const Device& d, double rate) {
+    return fmt::format("{} ({:.0f} inf/s: {} slots, median {:.3f} ms over {} runs)", d.candidate.name, rate, d.slots,
+                       d.median_ms, d.window.size());
+  };
+  if (target_rate > helper_rate) {
+    throughput_choice_ = ThroughputChoice::target;
+    log().info("{}: THROUGHPUT: handing over to {} from {}", options_.label, figures(target, target_rate),
+               figures(helper, helper_rate));
+    drain_locked(helper_, "hand-over to " + target.candidate.name);
+  } else {
+    throughput_choice_ = ThroughputChoice::helper;
+    log().info("{}: THROUGHPUT: keeping {} over {}", options_.label, figures(helper, helper_rate),
+               figures(target, target_rate));
+    drain_locked(target_, "THROUGHPUT: " + helper.candidate.name + " measured faster");
+  }
+}
+
+std::size_t DeviceSet::throughput_explore_locked(const std::vector<DeviceSnapshot>& view) const {
+  std::size_t pick = kNoDevice;
+  for (const std::size_t i : {target_, helper_}) {
+    if (i == kNoDevice || !view[i].eligible || view[i].quarantined || view[i].free_slots() == 0) continue;
+    if (devices_[i]->samples >= options_.throughput_samples) continue;
+    if (pick == kNoDevice || devices_[i]->samples < devices_[pick]->samples ||
+        (devices_[i]->samples == devices_[pick]->samples && devices_[i]->priority < devices_[pick]->priority))
+      pick = i;
+  }
+  return pick;
 }
 
 void DeviceSet::mark_compile_failed(std::size_t index, const std::string& error) {

@@ -118,6 +118,7 @@ TEST_F(AutoFallback, WithoutRuntimeFallbackTheDeviceErrorReachesTheApplication) 
 }
 
 TEST_F(AutoFallback, TargetFailingAfterTheHelperWasReleasedCompilesAFallbackOnDemand) {
+  fake("cpu").latency_ms = 2;  // the target is faster: THROUGHPUT hands over to it
   auto observer = std::make_shared<RecordingObserver>();
   auto registration = add_observer(observer);
   Core core;

@@ -1,9 +1,11 @@
 // AUTO / MULTI hints: LATENCY ends on the measured-fastest device (not the
-// static priority), CUMULATIVE_THROUGHPUT (MULTI) uses every device at once
+// static priority), THROUGHPUT hands over to the target only when it is
+// measured faster than the CPU helper, CUMULATIVE_THROUGHPUT (MULTI) uses every device at once
 // with optimal requests = the sum, request caps hold, and the Chrome trace
 // observer records every device's track.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -60,6 +62,72 @@ TEST_F(AutoHints, LatencyMovesToTheTargetWhenItIsFasterAndReleasesTheHelper) {
     ASSERT_TRUE(eventually([&] { return observer->saw("released FAKE.cpu"); }));
     EXPECT_EQ(fake("cpu").live_compiled, 0);
   });
+}
+
+// Serial inferences (input 0 zero-filled: ignored by expect_each_ran_once)
+// until `done` holds.
+template <class F> bool infer_until(CompiledModel& compiled, F&& done) {
+  auto request = compiled.create_infer_request();
+  Tensor in = request.get_input_tensor(0);
+  std::fill(in.data<float>(), in.data<float>() + in.size(), 0.0f);
+  return eventually([&] {
+    request.infer();
+    return done();
+  });
+}
+
+TEST_F(AutoHints, ThroughputKeepsTheCpuHelperWhenTheHigherRankedTargetIsSlower) {
+  // The GPU ranks first statically but is much slower here (like PoCL vs the CPU device).
+  fake("gpu").compile_ms = 100;
+  fake("gpu").latency_ms = 25;
+  fake("cpu").latency_ms = 1;
+  auto observer = std::make_shared<RecordingObserver>();
+  auto registration = add_observer(observer);
+  Core core;
+  auto_within(60s, [&] {
+    auto compiled = core.compile_model(identity_model(), "AUTO:FAKE.gpu,FAKE.cpu",
+                                       {{"performance_mode", "THROUGHPUT"}});
+    // The target gets measured requests (beyond its warm-up run), then is left out.
+    ASSERT_TRUE(infer_until(compiled, [&] {
+      return fake("gpu").succeeded > 1 &&
+             compiled.get_property(execution_devices) == std::vector<std::string>{"FAKE.cpu"};
+    }));
+    ASSERT_TRUE(eventually([&] { return fake("gpu").live_compiled == 0; }));
+    EXPECT_TRUE(observer->saw("released FAKE.gpu"));
+    EXPECT_FALSE(observer->saw("draining FAKE.cpu"));
+    const int on_gpu = fake("gpu").calls;
+    auto result = drive(compiled, 2, 100, 2);
+    EXPECT_EQ(result.ok, 200);
+    EXPECT_EQ(result.wrong_output, 0);
+    EXPECT_EQ(fake("gpu").calls, on_gpu);
+    EXPECT_EQ(compiled.get_property(execution_devices), std::vector<std::string>{"FAKE.cpu"});
+  });
+  expect_each_ran_once({"gpu", "cpu"}, 2, 100);
+}
+
+TEST_F(AutoHints, ThroughputHandsOverToTheTargetWhenItIsFaster) {
+  fake("gpu").compile_ms = 100;
+  fake("gpu").latency_ms = 1;
+  fake("cpu").latency_ms = 20;
+  auto observer = std::make_shared<RecordingObserver>();
+  auto registration = add_observer(observer);
+  Core core;
+  auto_within(60s, [&] {
+    auto compiled = core.compile_model(identity_model(), "AUTO:FAKE.gpu,FAKE.cpu",
+                                       {{"performance_mode", "THROUGHPUT"}});
+    ASSERT_TRUE(infer_until(compiled, [&] {
+      return compiled.get_property(execution_devices) == std::vector<std::string>{"FAKE.gpu"};
+    }));
+    ASSERT_TRUE(eventually([&] { return fake("cpu").live_compiled == 0; }));
+    EXPECT_TRUE(observer->saw("released FAKE.cpu"));
+    EXPECT_FALSE(observer->saw("draining FAKE.gpu"));
+    const int on_cpu = fake("cpu").calls;
+    auto result = drive(compiled, 2, 100, 2);
+    EXPECT_EQ(result.ok, 200);
+    EXPECT_EQ(result.wrong_output, 0);
+    EXPECT_EQ(fake("cpu").calls, on_cpu);
+  });
+  expect_each_ran_once({"gpu", "cpu"}, 2, 100);
 }
 
 TEST_F(AutoHints, CumulativeThroughputUsesEveryDeviceAndSumsTheirRequests) {

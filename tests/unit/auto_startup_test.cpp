@@ -38,8 +38,12 @@ TEST_F(AutoStartup, FirstRequestsRunOnTheHelperLaterOnesOnTheTarget) {
       request.infer();
       return observer->finished_devices().back() == "FAKE.gpu";
     }));
-    // The helper drains and is released: its compiled model is gone.
-    ASSERT_TRUE(eventually([&] { return fake("cpu").live_compiled == 0; }));
+    // Once both are measured the (faster) target keeps the requests; the helper
+    // drains and is released: its compiled model is gone.
+    ASSERT_TRUE(eventually([&] {
+      request.infer();
+      return fake("cpu").live_compiled == 0;
+    }));
     EXPECT_TRUE(observer->saw("released FAKE.cpu"));
     EXPECT_EQ(compiled.get_property(execution_devices), std::vector<std::string>{"FAKE.gpu"});
     const auto on_gpu_before = fake("gpu").succeeded.load();
@@ -119,26 +123,33 @@ TEST_F(AutoStartup, HandOverUnderFourThreadsLosesAndDuplicatesNothing) {
 }
 
 TEST_F(AutoStartup, SimTargetWithSlowCompileHandsOverFromSimCpu) {
-  // A SIM profile whose compile takes 500 ms; SIM.cpu_like (class cpu) is the helper.
+  // A SIM profile whose compile takes 500 ms; SIM.cpu5 (class cpu, slower) is the helper.
   const auto dir = std::filesystem::temp_directory_path() / ("autosched_auto_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto profile = dir / "gpu500.json";
   std::ofstream(profile) << R"({"name": "gpu500", "device_class": "discrete_gpu", "compile": {"fixed_ms": 500},
                               "latency": {"base_ms": 0.2}, "parallel_slots": 2})";
+  // The helper: class cpu and slower than the target (THROUGHPUT hands over only to a faster target).
+  const auto cpu_profile = dir / "cpu5.json";
+  std::ofstream(cpu_profile) << R"({"name": "cpu5", "device_class": "cpu", "compile": {"fixed_ms": 2},
+                                  "latency": {"base_ms": 5}, "parallel_slots": 2})";
   auto observer = std::make_shared<RecordingObserver>();
   auto registration = add_observer(observer);
-  Core core({{"sim_profiles", profile.string()}});
+  Core core({{"sim_profiles", profile.string() + "," + cpu_profile.string()}});
   auto_within(120s, [&] {
     auto compiled =
-        core.compile_model(identity_model(), "AUTO:SIM.gpu500,SIM.cpu_like", {{"performance_mode", "THROUGHPUT"}});
+        core.compile_model(identity_model(), "AUTO:SIM.gpu500,SIM.cpu5", {{"performance_mode", "THROUGHPUT"}});
     auto result = drive(compiled, 2, 20, 2);
     EXPECT_EQ(result.ok, 40);
-    EXPECT_EQ(observer->finished_devices().front(), "SIM.cpu_like");
+    EXPECT_EQ(observer->finished_devices().front(), "SIM.cpu5");
     ASSERT_TRUE(eventually([&] {
       drive(compiled, 1, 4, 2);
       return observer->finished_devices().back() == "SIM.gpu500";
     }));
-    ASSERT_TRUE(eventually([&] { return observer->saw("released SIM.cpu_like"); }));
+    ASSERT_TRUE(eventually([&] {
+      drive(compiled, 1, 4, 2);
+      return observer->saw("released SIM.cpu5");
+    }));
     EXPECT_EQ(compiled.get_property(execution_devices), std::vector<std::string>{"SIM.gpu500"});
   });
   std::filesystem::remove_all(dir);
