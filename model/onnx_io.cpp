@@ -314,6 +314,48 @@ std::int64_t check_opsets(const onnx::ModelProto& model, const Source& src) {
   return opset;
 }
 
+// Before opset 13, Softmax / LogSoftmax / Hardmax coerced the input to 2-D
+// ([prod(dims < axis), prod(dims >= axis)], axis default 1) and normalised each
+// row. The IR (like every device) uses the opset-13 meaning (one axis), so
+// such a node becomes Flatten(axis) → op(axis = 1 of the 2-D view) → Reshape
+// back to the input's shape: the same result on every device, and still a
+// valid model when written back at the old opset.
+bool is_coercing_softmax(const std::string& op_type) {
+  return op_type == "Softmax" || op_type == "LogSoftmax" || op_type == "Hardmax";
+}
+
+void append_coerced_softmax(ir::Graph& g, ir::Node node) {
+  if (node.inputs.empty() || node.outputs.empty()) {  // malformed; finalize reports it
+    g.nodes.push_back(std::move(node));
+    return;
+  }
+  const std::int64_t axis = node.get_int("axis", 1);
+  const std::string x = node.inputs[0], y = node.outputs[0], base = node.name + "/coerce_2d";
+  ir::Node flatten;
+  flatten.name = base + "/flatten";
+  flatten.op_type = "Flatten";
+  flatten.inputs = {x};
+  flatten.outputs = {base + "/rows"};
+  flatten.attributes["axis"] = axis;
+  ir::Node shape;
+  shape.name = base + "/shape";
+  shape.op_type = "Shape";
+  shape.inputs = {x};
+  shape.outputs = {base + "/input_shape"};
+  ir::Node reshape;
+  reshape.name = base + "/reshape";
+  reshape.op_type = "Reshape";
+  reshape.inputs = {base + "/normalised", base + "/input_shape"};
+  reshape.outputs = {y};
+  node.inputs[0] = base + "/rows";
+  node.outputs = {base + "/normalised"};
+  node.attributes["axis"] = std::int64_t(1);
+  g.nodes.push_back(std::move(flatten));
+  g.nodes.push_back(std::move(node));
+  g.nodes.push_back(std::move(shape));
+  g.nodes.push_back(std::move(reshape));
+}
+
 std::shared_ptr<ir::Graph> convert_graph(const onnx::ModelProto& model, std::int64_t opset,
                                          const std::vector<std::string>& node_names, const Source& src) {
   const auto& gp = model.graph();
@@ -345,6 +387,10 @@ std::shared_ptr<ir::Graph> convert_graph(const onnx::ModelProto& model, std::int
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     for (const auto& a : np.attribute()) n.attributes[a.name()] = decode_attribute(a, np, n.name, src);
+    if (opset < 13 && is_coercing_softmax(n.op_type)) {
+      append_coerced_softmax(*g, std::move(n));
+      continue;
+    }
     g->nodes.push_back(std::move(n));
   }
   return g;
