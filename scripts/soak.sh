@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Soak: runs autosched_soak (mixed AUTO / MULTI traffic with recompiles, see
+# tests/soak/soak_main.cpp) for [minutes] (default 10; fractions allowed,
+# CI uses 0.5) and samples its RSS, open fds and threads every second from
+# /proc. Fails when, after the warm-up (the first 20%, at least 10 s),
+#   * RSS grows by more than 5% (median of the last 5 samples vs the first 5), or
+#   * the fd or thread count grows (min of the last 5 > max of the first 5), or
+#   * the traffic itself reports an unexpected error.
+# Samples go to $build/soak_samples.csv. Env: AUTOSCHED_BUILD_DIR (default build/).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+minutes=${1:-10}
+build_dir=${AUTOSCHED_BUILD_DIR:-$root/build}
+bin=$build_dir/tests/autosched_soak
+[[ -x $bin ]] || cmake --build "$build_dir" --target autosched_soak
+seconds=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 }')
+csv=$build_dir/soak_samples.csv
+echo "t_s,rss_kb,fds,threads" >"$csv"
+"$bin" "$seconds" >"$build_dir/soak.log" 2>&1 &
+pid=$!
+t=0
+while kill -0 "$pid" 2>/dev/null; do
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  threads=$(awk '/^Threads:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+  fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l || true)
+  [[ -n $rss && -n $threads ]] && echo "$t,$rss,$fds,$threads" >>"$csv"
+  sleep 1
+  t=$((t + 1))
+done
+status=0
+wait "$pid" || status=$?
+cat "$build_dir/soak.log"
+python3 - "$csv" "$seconds" <<'PY'
+import csv, statistics, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1]))]
+total = int(sys.argv[2])
+warm = max(10, total // 5)
+after = [r for r in rows if int(r["t_s"]) >= warm]
+# Drop the last 2 samples: the traffic is winding down and releasing.
+after = after[:-2] if len(after) > 12 else after
+if len(after) < 10:
+    print(f"soak: only {len(after)} samples after the {warm} s warm-up; run longer")
+    sys.exit(1)
+first, last = after[:5], after[-5:]
+col = lambda rs, k: [int(r[k]) for r in rs]
+rss0, rss1 = statistics.median(col(first, "rss_kb")), statistics.median(col(last, "rss_kb"))
+growth = (rss1 - rss0) / rss0 * 100
+fd0, fd1 = max(col(first, "fds")), min(col(last, "fds"))
+th0, th1 = max(col(first, "threads")), min(col(last, "threads"))
+print(f"soak: {len(rows)} samples, warm-up {warm} s; RSS {rss0/1024:.1f} -> {rss1/1024:.1f} MiB ({growth:+.2f}%), "
+      f"fds {fd0} -> {fd1}, threads {th0} -> {th1} (peak RSS {max(col(rows, 'rss_kb'))/1024:.1f} MiB)")
+bad = []
+if growth > 5: bad.append(f"RSS grew {growth:.2f}% > 5%")
+if fd1 > fd0: bad.append(f"fds grew {fd0} -> {fd1}")
+if th1 > th0: bad.append(f"threads grew {th0} -> {th1}")
+if bad:
+    print("soak: FAILED: " + "; ".join(bad)); sys.exit(1)
+PY
+if ((status != 0)); then
+  echo "soak: FAILED: the traffic reported errors (exit $status)" >&2
+  exit 1
+fi
+echo "soak: passed"
