@@ -67,7 +67,7 @@ Model Model::reshape(const std::map<std::string, PartialShape>& shapes) const {
   std::string requested;
   for (const auto& [name, shape] : shapes) {
     auto it = std::find_if(graph->inputs.begin(), graph->inputs.end(),
-                           [&](const PortInfo& p) { return p.name == name; });
+                           [&, &name = name](const PortInfo& p) { return p.name == name; });
     if (it == graph->inputs.end())
       throw Error(ErrorCode::not_found, "Model::reshape: model '" + graph->name + "' has no input '" + name +
                                             "'; its inputs are " + input_names(graph->inputs));

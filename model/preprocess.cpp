@@ -315,7 +315,7 @@ Model Preprocessor::build() const {
   auto graph = std::make_shared<ir::Graph>(model_.graph());
   for (const auto& [name, pre] : inputs_) {
     auto it = std::find_if(graph->inputs.begin(), graph->inputs.end(),
-                           [&](const PortInfo& p) { return p.name == name; });
+                           [&, &name = name](const PortInfo& p) { return p.name == name; });
     InputChain chain(*graph, *it, pre.settings());
     chain.apply();
   }

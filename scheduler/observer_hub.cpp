@@ -73,7 +73,8 @@ Hub& hub() {
 
 template <class Event> void deliver(const Event& event) {
   if (!scheduler::observers_active()) return;
-  for (const auto& observer : *hub().snapshot()) {
+  const auto observers = hub().snapshot();  // keep the list alive for the whole loop
+  for (const auto& observer : *observers) {
     try {
       if constexpr (std::is_same_v<Event, RequestEvent>)
         observer->on_request(event);
