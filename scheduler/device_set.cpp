@@ -46,9 +46,51 @@ DeviceSet::DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<Scheduli
     d->priority = i;
     devices_.push_back(std::move(d));
   }
+  reaper_ = std::thread([this] { reaper_main(); });
 }
 
-DeviceSet::~DeviceSet() = default;
+DeviceSet::~DeviceSet() {
+  {
+    std::lock_guard lock(reap_mutex_);
+    reap_stop_ = true;
+  }
+  reap_changed_.notify_all();
+  if (reaper_.joinable()) {
+    if (reaper_.get_id() == std::this_thread::get_id())
+      reaper_.detach();  // cannot happen (the reaper holds no reference to the set); defensive
+    else
+      reaper_.join();
+  }
+}
+
+void DeviceSet::reap(std::vector<CompiledModel> models, std::vector<InferRequest> requests) {
+  if (models.empty() && requests.empty()) return;
+  {
+    std::lock_guard lock(reap_mutex_);
+    for (auto& m : models) reap_models_.push_back(std::move(m));
+    for (auto& r : requests) reap_requests_.push_back(std::move(r));
+  }
+  reap_changed_.notify_one();
+}
+
+void DeviceSet::reaper_main() {
+  std::unique_lock lock(reap_mutex_);
+  for (;;) {
+    reap_changed_.wait(lock, [&] { return reap_stop_ || !reap_models_.empty() || !reap_requests_.empty(); });
+    if (reap_models_.empty() && reap_requests_.empty()) {
+      if (reap_stop_) return;
+      continue;
+    }
+    auto models = std::move(reap_models_);
+    reap_models_.clear();
+    auto requests = std::move(reap_requests_);
+    reap_requests_.clear();
+    lock.unlock();
+    requests.clear();  // inner requests first: they hold their compiled model
+    models.clear();
+    lock.lock();
+  }
+}
 
 DeviceSnapshot DeviceSet::snapshot_of(std::size_t i) const {
   const auto& d = *devices_[i];
@@ -79,6 +121,45 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
   if (attempts.tried.size() != devices_.size()) attempts.tried.assign(devices_.size(), false);
   std::unique_lock lock(mutex_);
   std::vector<DeviceSnapshot> view(devices_.size());
+  // Takes a slot on device i for this request (lock held; returns with it
+  // released), or records a failure to create the inner request and returns
+  // nullopt with the lock held again.
+  const auto lease_on = [&](std::size_t i) -> std::optional<Lease> {
+    auto& d = *devices_[i];
+    Lease lease;
+    lease.index = i;
+    lease.device = d.candidate.name;
+    lease.probe = d.quarantined;
+    lease.contended = compiling_ > 0;
+    if (lease.probe) d.probing = true;
+    ++d.in_flight;
+    CompiledModel compiled = d.compiled;
+    if (!d.idle.empty()) {
+      lease.request = std::move(d.idle.back());
+      d.idle.pop_back();
+    }
+    attempts.tried[i] = true;
+    ++attempts.count;
+    lock.unlock();
+    if (!lease.request) {
+      try {
+        lease.request = compiled.create_infer_request();
+      } catch (const std::exception& e) {
+        const std::string why = std::string("creating an infer request failed: ") + e.what();
+        attempts.errors.push_back(lease.device + ": " + why);
+        attempts.codes.push_back(ErrorCode::device_failure);
+        complete(lease, Outcome::failed, 0, why);
+        // The device may have been released meanwhile: `compiled` may be the last reference.
+        std::vector<CompiledModel> last;
+        last.push_back(std::move(compiled));
+        reap(std::move(last), {});
+        lock.lock();
+        return std::nullopt;
+      }
+    }
+    lease.start = Clock::now();
+    return lease;
+  };
   for (;;) {
     if (cancelled.load()) {
       lock.unlock();
@@ -88,23 +169,42 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
     bool any_eligible = false, compiling = false, last_resort = false;
     std::size_t compilable = kNoDevice;
     auto next_probe = Clock::time_point::max();
-    for (std::size_t i = 0; i < devices_.size(); ++i) {
-      auto& d = *devices_[i];
-      view[i] = snapshot_of(i);
-      if (attempts.tried[i]) continue;
-      if (d.state == DeviceState::compiling) compiling = true;
-      if ((d.state == DeviceState::pending || d.state == DeviceState::released) && compilable == kNoDevice)
-        compilable = i;
-      if (d.state != DeviceState::ready) continue;
-      if (!d.quarantined) {
-        view[i].eligible = true;
-      } else if (!d.probing && now >= d.probe_at) {
-        view[i].eligible = true;  // probe
-      } else {
-        last_resort = true;
-        if (!d.probing) next_probe = std::min(next_probe, d.probe_at);
+    // A request re-routed after a failure may also fall back on a draining
+    // device (hand-over, LATENCY consolidation) while it still holds its
+    // compiled model; a released one is compiled on demand below.
+    const bool rerouting = attempts.count > 0;
+    bool with_draining = false;
+    const auto serving = [&](const Device& d) {
+      return d.state == DeviceState::ready || (with_draining && d.state == DeviceState::draining);
+    };
+    const auto scan = [&] {
+      any_eligible = compiling = last_resort = false;
+      compilable = kNoDevice;
+      next_probe = Clock::time_point::max();
+      for (std::size_t i = 0; i < devices_.size(); ++i) {
+        auto& d = *devices_[i];
+        view[i] = snapshot_of(i);
+        if (attempts.tried[i]) continue;
+        if (d.state == DeviceState::compiling) compiling = true;
+        if ((d.state == DeviceState::pending || d.state == DeviceState::released) && compilable == kNoDevice)
+          compilable = i;
+        if (!serving(d)) continue;
+        if (!d.quarantined) {
+          view[i].eligible = true;
+        } else if (!d.probing && now >= d.probe_at) {
+          view[i].eligible = true;  // probe
+        } else {
+          last_resort = true;
+          if (!d.probing) next_probe = std::min(next_probe, d.probe_at);
+        }
+        any_eligible = any_eligible || view[i].eligible;
       }
-      any_eligible = any_eligible || view[i].eligible;
+    };
+    scan();
+    if (!any_eligible && rerouting) {
+      // Ready devices first; a draining one only when none of them can take the request now.
+      with_draining = true;
+      scan();
     }
     if (!any_eligible && !compiling) {
       if (compilable != kNoDevice && options_.runtime_fallback && options_.compile) {
@@ -112,15 +212,27 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
         devices_[compilable]->state = DeviceState::compiling;
         ++compiling_;
         device_event(DeviceEventKind::compiling, compilable, "on demand (runtime fallback)");
+        // Held for this request through mark_ready: a hand-over or consolidation
+        // there drains the device but cannot release it before this request
+        // has run on it (else the request would compile it again and again).
+        auto& cd = *devices_[compilable];
+        ++cd.in_flight;
         lock.unlock();
         compile_now(compilable);
         lock.lock();
+        if (cd.in_flight > 0) --cd.in_flight;
+        if ((cd.state == DeviceState::ready || cd.state == DeviceState::draining) && !cancelled.load()) {
+          if (auto lease = lease_on(compilable)) return std::move(*lease);
+          continue;
+        }
+        release_if_idle(compilable);
+        changed_.notify_all();
         continue;
       }
       if (last_resort) {
         // Every untried device is quarantined: try them anyway rather than fail unseen.
         for (std::size_t i = 0; i < devices_.size(); ++i)
-          if (!attempts.tried[i] && devices_[i]->state == DeviceState::ready && !devices_[i]->probing) {
+          if (!attempts.tried[i] && serving(*devices_[i]) && !devices_[i]->probing) {
             view[i].eligible = true;
             any_eligible = true;
           }
@@ -149,36 +261,8 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id
     }
     if (any_eligible && !choice) choice = policy_->choose(view, RequestSnapshot{request_id, attempts.count + 1});
     if (choice && *choice < devices_.size() && view[*choice].eligible && view[*choice].free_slots() > 0) {
-      auto& d = *devices_[*choice];
-      Lease lease;
-      lease.index = *choice;
-      lease.device = d.candidate.name;
-      lease.probe = d.quarantined;
-      lease.contended = compiling_ > 0;
-      if (lease.probe) d.probing = true;
-      ++d.in_flight;
-      CompiledModel compiled = d.compiled;
-      if (!d.idle.empty()) {
-        lease.request = std::move(d.idle.back());
-        d.idle.pop_back();
-      }
-      attempts.tried[*choice] = true;
-      ++attempts.count;
-      lock.unlock();
-      if (!lease.request) {
-        try {
-          lease.request = compiled.create_infer_request();
-        } catch (const std::exception& e) {
-          const std::string why = std::string("creating an infer request failed: ") + e.what();
-          attempts.errors.push_back(lease.device + ": " + why);
-          attempts.codes.push_back(ErrorCode::device_failure);
-          complete(lease, Outcome::failed, 0, why);
-          lock.lock();
-          continue;
-        }
-      }
-      lease.start = Clock::now();
-      return lease;
+      if (auto lease = lease_on(*choice)) return std::move(*lease);
+      continue;
     }
     if (next_probe != Clock::time_point::max())
       changed_.wait_until(lock, next_probe);
@@ -270,8 +354,7 @@ void DeviceSet::flush(std::unique_lock<std::mutex>& lock) {
   auto requests = std::move(garbage_requests_);
   garbage_requests_.clear();
   lock.unlock();
-  requests.clear();
-  garbage.clear();
+  reap(std::move(garbage), std::move(requests));
   for (const auto& e : events) notify(e);
 }
 

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "autosched/compiled_model.hpp"
@@ -147,8 +148,12 @@ class DeviceSet {
   std::size_t throughput_explore_locked(const std::vector<DeviceSnapshot>& view) const;
   void consolidate_latency();
   void device_event(DeviceEventKind kind, std::size_t i, const std::string& detail);
-  // Destroys released compiled models and delivers queued events; call without the lock.
+  // Hands released compiled models / inner requests to the reaper and
+  // delivers queued events; call with the lock held (it is released).
   void flush(std::unique_lock<std::mutex>& lock);
+  // Queues models / requests for destruction on the reaper thread (never under mutex_).
+  void reap(std::vector<CompiledModel> models, std::vector<InferRequest> requests);
+  void reaper_main();
 
   std::vector<std::unique_ptr<Device>> devices_;
   std::unique_ptr<SchedulingPolicy> policy_;
@@ -164,8 +169,21 @@ class DeviceSet {
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<DeviceEvent> events_;         // delivered by flush()
-  std::vector<CompiledModel> garbage_;      // destroyed by flush()
+  std::vector<CompiledModel> garbage_;      // handed to the reaper by flush()
   std::vector<InferRequest> garbage_requests_;
+
+  // The reaper: dropping the last reference to an inner (wrapped) compiled
+  // model destroys its core executor, which joins the device's workers. That
+  // must never happen under mutex_ nor on a thread those workers (or the
+  // requests they run) may wait for, e.g. an AUTO worker inside acquire() ->
+  // compile_now() -> mark_ready(). Released models and inner requests are
+  // destroyed here instead; ~DeviceSet drains the queue and joins it.
+  std::mutex reap_mutex_;
+  std::condition_variable reap_changed_;
+  std::vector<CompiledModel> reap_models_;
+  std::vector<InferRequest> reap_requests_;
+  bool reap_stop_ = false;
+  std::thread reaper_;
 };
 
 // One candidate's mutable state; guarded by DeviceSet::mutex_.

@@ -33,6 +33,7 @@ void DeviceSet::mark_ready(std::size_t index, CompiledCandidate compiled) {
   std::unique_lock lock(mutex_);
   auto& d = *devices_[index];
   if (d.state == DeviceState::compiling && compiling_ > 0) --compiling_;
+  garbage_.push_back(std::move(d.compiled));  // normally empty; never dropped under the lock
   d.compiled = std::move(compiled.model);
   d.slots = std::max(1u, compiled.slots);
   d.optimal = std::max<std::int64_t>(1, compiled.optimal_requests);
