@@ -47,6 +47,8 @@ if [[ -d $testdata ]]; then
     ((i++ % 8 == 0)) && cp "$m" "$seeds/node_$(basename "$(dirname "$m")").onnx"
   done
 fi
+# Inputs that once crashed the reader (each also has a unit test): replayed every run.
+cp "$root"/fuzz/seeds/onnx_regressions/*.onnx "$seeds"/
 echo "fuzz: $(ls "$seeds"/*.onnx | wc -l) ONNX seeds, $(ls "$root"/fuzz/seeds/device_string | wc -l) device-string seeds"
 
 common=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -malloc_limit_mb=1024

@@ -183,6 +183,7 @@ template <class Better> OpDefinition arg_op(std::string name, Better better) {
   auto infer = [](const ir::Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>&) {
     const auto& x = required_info(node, in, 0);
     if (!x.shape.rank_known()) return std::vector<ir::ValueInfo>{{ElementType::i64, PartialShape::dynamic_rank()}};
+    if (x.shape.rank() == 0) fail(node, "the input is a scalar; ArgMax/ArgMin need rank >= 1");
     const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", 0), std::int64_t(x.shape.rank())));
     std::vector<Dimension> dims = x.shape.dims();
     if (node.get_int("keepdims", 1) != 0) dims[axis] = Dimension(1);
@@ -192,6 +193,7 @@ template <class Better> OpDefinition arg_op(std::string name, Better better) {
   auto evaluate = [better](const ir::Node& node, const std::vector<Tensor>& in) {
     const Tensor& x = required_input(node, in, 0);
     const Shape& shape = x.shape();
+    if (shape.empty()) fail(node, "the input is a scalar; ArgMax/ArgMin need rank >= 1");
     const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", 0), std::int64_t(shape.size())));
     const bool last = node.get_int("select_last_index", 0) != 0;
     Shape out_shape = shape;
