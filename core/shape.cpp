@@ -1,12 +1,18 @@
 #include "autosched/shape.hpp"
 
+#include <limits>
+
 #include "autosched/error.hpp"
 
 namespace autosched {
 
 std::int64_t shape_size(const Shape& s) noexcept {
+  // Saturates instead of overflowing: a malformed model may declare dims near
+  // INT64_MAX; the saturated size then fails every size comparison and
+  // allocation check with a clear error.
   std::int64_t n = 1;
-  for (auto d : s) n *= d;
+  for (auto d : s)
+    if (__builtin_mul_overflow(n, d, &n)) return std::numeric_limits<std::int64_t>::max();
   return n;
 }
 
