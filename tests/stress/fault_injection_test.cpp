@@ -232,8 +232,14 @@ TEST_P(FaultInjection, EveryRequestCompletesExactlyOnce) {
   EXPECT_EQ(observer->finished_runs(), total);
   EXPECT_EQ(observer->failed(), 0);
   // AUTO may keep the whole run on the helper (never touching the target after
-  // it disappeared), so only MULTI is sure to see the disappearance.
-  const bool event_certain = !(virtual_device == "AUTO" && scenario.name == "disappear_mid_run");
+  // it disappeared), so only MULTI is sure to see the disappearance. Likewise
+  // AUTO's THROUGHPUT decision may keep the helper when it measures faster
+  // (e.g. under sanitizers, where reference compute dominates both devices):
+  // the target is then never quarantined because none of its faults was met.
+  // A quarantine is expected exactly when a fault was re-routed.
+  const bool target_avoided = virtual_device == "AUTO" && observer->rerouted() == 0 &&
+                              scenario.expect_device_event.rfind("quarantined", 0) == 0;
+  const bool event_certain = !(virtual_device == "AUTO" && scenario.name == "disappear_mid_run") && !target_avoided;
   if (!scenario.expect_device_event.empty() && event_certain) {
     // A background compile (the target's, at startup) may end after the last
     // request, and the virtual model may be torn down off this thread: give
