@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/unit/test_device.hpp"
+#include "tests/unit/watchdog.hpp"
 
 namespace autosched {
 namespace {
@@ -19,28 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 using testing::test_device;
 
-// Watchdog: runs `f` on this thread; if it does not finish within `limit`,
-// reports a probable deadlock and aborts the test binary (a hang cannot be
-// recovered from, and ctest then shows the message instead of a timeout).
-template <class F> void within(std::chrono::seconds limit, F&& f) {
-  auto finished = std::make_shared<std::promise<void>>();
-  std::thread watchdog([done = finished->get_future(), limit]() mutable {
-    if (done.wait_for(limit) != std::future_status::ready) {
-      std::fprintf(stderr, "watchdog: no progress within %llds: probable deadlock\n",
-                   static_cast<long long>(limit.count()));
-      std::abort();
-    }
-  });
-  try {
-    f();
-  } catch (...) {
-    finished->set_value();
-    watchdog.join();
-    throw;
-  }
-  finished->set_value();
-  watchdog.join();
-}
+using testing::within;
 
 class AsyncRequestTest : public ::testing::TestWithParam<int> {
  protected:

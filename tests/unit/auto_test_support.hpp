@@ -19,29 +19,12 @@
 #include "autosched/observer.hpp"
 #include "tests/unit/auto_test_devices.hpp"
 #include "tests/unit/test_device.hpp"
+#include "tests/unit/watchdog.hpp"
 
 namespace autosched::testing {
 
-// Runs `f`; aborts the binary with a message if it does not finish within `limit`.
-template <class F> void auto_within(std::chrono::seconds limit, F&& f) {
-  auto finished = std::make_shared<std::promise<void>>();
-  std::thread watchdog([done = finished->get_future(), limit]() mutable {
-    if (done.wait_for(limit) != std::future_status::ready) {
-      std::fprintf(stderr, "watchdog: no progress within %llds: probable deadlock\n",
-                   static_cast<long long>(limit.count()));
-      std::abort();
-    }
-  });
-  try {
-    f();
-  } catch (...) {
-    finished->set_value();
-    watchdog.join();
-    throw;
-  }
-  finished->set_value();
-  watchdog.join();
-}
+// The shared watchdog (tests/unit/watchdog.hpp) under the name the AUTO tests use.
+template <class F> void auto_within(std::chrono::seconds limit, F&& f) { within(limit, std::forward<F>(f)); }
 
 // Records the device of every finished request and the device events.
 class RecordingObserver : public Observer {
