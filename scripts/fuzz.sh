@@ -16,6 +16,7 @@
 # build-fuzz/artifacts/. Reproduce: build-fuzz/fuzz/onnx_reader_fuzzer <file>.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"  # cmake --preset reads CMakePresets.json from the working directory
 seconds=${1:-60}
 dir=${AUTOSCHED_FUZZ_DIR:-$root/build-fuzz}
 werror=OFF

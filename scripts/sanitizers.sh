@@ -17,6 +17,7 @@
 # Env: AUTOSCHED_ASAN_DIR / AUTOSCHED_TSAN_DIR override the build dirs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"  # cmake --preset reads CMakePresets.json from the working directory
 short=0
 [[ "${1:-}" == "--short" ]] && short=1
 asan_dir=${AUTOSCHED_ASAN_DIR:-$root/build-asan}
