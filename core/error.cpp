@@ -12,6 +12,7 @@ const char* to_string(ErrorCode code) noexcept {
     case ErrorCode::timeout: return "timeout";
     case ErrorCode::io: return "io";
     case ErrorCode::resource_exhausted: return "resource_exhausted";
+    case ErrorCode::deadline_exceeded: return "deadline_exceeded";
     case ErrorCode::internal: return "internal";
   }
   return "unknown";

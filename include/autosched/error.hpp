@@ -13,6 +13,7 @@ enum class ErrorCode {
   device_failure,      // a device failed while compiling or running
   cancelled,           // the request was cancelled before it completed
   timeout,             // a deadline passed
+  deadline_exceeded,   // admission control: no device can finish the request within its latency budget
   io,                  // reading or writing a file failed (or its content is malformed)
   resource_exhausted,  // a queue, memory or slot limit was hit
   internal,            // a bug in autosched: please report
