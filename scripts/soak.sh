@@ -2,7 +2,8 @@
 # Soak: runs autosched_soak (mixed AUTO / MULTI traffic with recompiles, see
 # tests/soak/soak_main.cpp) for [minutes] (default 10; fractions allowed,
 # CI uses 0.5) and samples its RSS, open fds and threads every second from
-# /proc. Fails when, after the warm-up (the first 20%, at least 10 s),
+# /proc. Fails when, after the warm-up (the first 20%, at least 10 s; 40% for
+# runs under 5 minutes, whose ramp is a larger share of the run),
 #   * RSS grows by more than 5% (median of the last 5 samples vs the first 5), or
 #   * the fd or thread count grows (min of the last 5 > max of the first 5), or
 #   * the traffic itself reports an unexpected error.
@@ -16,7 +17,10 @@ bin=$build_dir/tests/autosched_soak
 seconds=$(awk -v m="$minutes" 'BEGIN { printf "%d", m * 60 }')
 csv=$build_dir/soak_samples.csv
 echo "t_s,rss_kb,fds,threads" >"$csv"
-"$bin" "$seconds" >"$build_dir/soak.log" 2>&1 &
+# Two malloc arenas: glibc otherwise grows one arena per busy thread over
+# minutes (up to 8 per core), a ramp that looks like a leak in short runs on a
+# loaded machine (measured: +31% at 2 min under load, flat when idle).
+MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} "$bin" "$seconds" >"$build_dir/soak.log" 2>&1 &
 pid=$!
 t=0
 while kill -0 "$pid" 2>/dev/null; do
@@ -34,7 +38,7 @@ python3 - "$csv" "$seconds" <<'PY'
 import csv, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1]))]
 total = int(sys.argv[2])
-warm = max(10, total // 5)
+warm = max(10, total // 5) if total >= 300 else max(10, total * 2 // 5)
 after = [r for r in rows if int(r["t_s"]) >= warm]
 # Drop the last 2 samples: the traffic is winding down and releasing.
 after = after[:-2] if len(after) > 12 else after
