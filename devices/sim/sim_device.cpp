@@ -24,10 +24,6 @@ std::string mib(std::uint64_t bytes) {
   return s.str();
 }
 
-bool contains(const std::vector<std::uint64_t>& list, std::uint64_t k) {
-  return std::find(list.begin(), list.end(), k) != list.end();
-}
-
 // What the device and its compiled models share: the profile, the clock,
 // counters and the memory in use. Thread-safe.
 struct DeviceState {
@@ -108,17 +104,13 @@ class SimSyncRequest : public plugin::ISyncInferRequest {
     const Duration now = device.clock->now();
     if (device.disappeared(now)) device.throw_disappeared();
     const std::uint64_t k = ++device.inferences;
-    // Always draw the same three numbers so one fault setting does not shift the others.
-    EventRandom random(p.seed, RandomPurpose::inference, k);
-    const double u_fail = random.uniform();
-    const double u_hang = random.uniform();
-    const double z = random.normal();
-    const bool hang = contains(p.faults.hang_inferences, k) || u_hang < p.faults.hang_probability;
-    const bool fail = contains(p.faults.fail_inferences, k) || u_fail < p.faults.fail_probability;
+    const InferenceDraw draw = p.draw_inference(k);
+    const bool hang = draw.hang;
+    const bool fail = draw.fail;
     Duration deadline = kForever;
     if (!hang) {
       const double ms = p.latency_ms(compiled_->gflop_per_item, batch_of(compiled_->model, inputs),
-                                     device.seconds_since_creation(now), z);
+                                     device.seconds_since_creation(now), draw.z);
       deadline = now + from_ms(ms);
     }
     // Compute first, then wait for the rest of the modelled latency: the

@@ -7,10 +7,12 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <numbers>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "autosched/error.hpp"
+#include "devices/sim/sim_random.hpp"
 #include "model/reference/op_registry.hpp"
 
 namespace autosched::sim {
@@ -41,6 +43,24 @@ double Jitter::factor(double z) const {
   return 1.0;
 }
 
+double Jitter::mean_factor() const {
+  switch (distribution) {
+    case JitterDistribution::none: return 1.0;
+    case JitterDistribution::normal: {
+      if (sigma <= 0) return 1.0;
+      const double a = 1.0 / sigma;  // E[max(0, 1 + σZ)] = Φ(a) + σ·φ(a)
+      const double pdf = std::exp(-0.5 * a * a) / std::sqrt(2.0 * std::numbers::pi);
+      const double cdf = 0.5 * std::erfc(-a / std::numbers::sqrt2);
+      return cdf + sigma * pdf;
+    }
+    case JitterDistribution::lognormal: {
+      const double s = std::log(p99_over_p50) / kZ99;
+      return std::exp(0.5 * s * s);
+    }
+  }
+  return 1.0;
+}
+
 double SimProfile::batch_work(std::uint64_t batch) const {
   const double b = double(std::max<std::uint64_t>(batch, 1));
   const double p = double(std::max(preferred_batch_size, 1u));
@@ -58,6 +78,25 @@ double SimProfile::slowdown_factor(double at_s) const {
 double SimProfile::latency_ms(double gflop_per_item, std::uint64_t batch, double at_s, double z) const {
   return (latency_base_ms + latency_per_gflop_ms * gflop_per_item * batch_work(batch)) * latency_jitter.factor(z) *
          slowdown_factor(at_s);
+}
+
+double SimProfile::mean_latency_ms(double gflop_per_item, std::uint64_t batch) const {
+  return (latency_base_ms + latency_per_gflop_ms * gflop_per_item * batch_work(batch)) * latency_jitter.mean_factor();
+}
+
+InferenceDraw SimProfile::draw_inference(std::uint64_t k) const {
+  // Always draw the same three numbers so one fault setting does not shift the others.
+  EventRandom random(seed, RandomPurpose::inference, k);
+  const double u_fail = random.uniform();
+  const double u_hang = random.uniform();
+  InferenceDraw draw;
+  draw.z = random.normal();
+  const auto listed = [k](const std::vector<std::uint64_t>& list) {
+    return std::find(list.begin(), list.end(), k) != list.end();
+  };
+  draw.fail = listed(faults.fail_inferences) || u_fail < faults.fail_probability;
+  draw.hang = listed(faults.hang_inferences) || u_hang < faults.hang_probability;
+  return draw;
 }
 
 double SimProfile::compile_ms(double gflop, double z) const {

@@ -27,6 +27,9 @@ struct Jitter {
   // The factor for a standard-normal draw z: none → 1; normal → max(0, 1 + sigma·z);
   // lognormal → exp(z · ln(p99_over_p50) / 2.3263), whose median is 1.
   double factor(double z) const;
+  // The expected factor over z ~ N(0, 1): none → 1; normal → Φ(1/σ) + σ·φ(1/σ)
+  // (the clip at 0 included); lognormal → exp(s²/2) with s = ln(p99_over_p50) / 2.3263.
+  double mean_factor() const;
 };
 
 // From start_s (seconds after the device was created) for duration_s, every
@@ -44,6 +47,16 @@ struct FaultInjection {
   std::vector<std::uint64_t> hang_inferences;   // inference numbers that hang until cancelled
   double hang_probability = 0.0;                // each inference hangs with this probability
   std::optional<double> disappear_after_s;      // seconds after creation; then everything fails
+};
+
+// The random part of one inference: whether it fails or hangs, and the
+// standard-normal draw of its jitter. Inference k's draw depends only on the
+// profile's seed and k (see sim_random.hpp), so the SIM device and the
+// simulator (tools/autosched-simulate) see the same sequence.
+struct InferenceDraw {
+  bool fail = false;  // faults.fail_inferences lists k, or the fail draw is below fail_probability
+  bool hang = false;  // likewise for hang_inferences / hang_probability
+  double z = 0.0;     // for latency_ms()
 };
 
 struct SimProfile {
@@ -83,6 +96,11 @@ struct SimProfile {
   // starting at `at_s`, for a standard-normal draw `z`:
   // (base + per_gflop · gflop_per_item · batch_work(batch)) · jitter(z) · slowdown(at_s).
   double latency_ms(double gflop_per_item, std::uint64_t batch, double at_s, double z) const;
+  // The expected latency without slowdowns: (base + per_gflop · gflop_per_item ·
+  // batch_work(batch)) · latency_jitter.mean_factor().
+  double mean_latency_ms(double gflop_per_item, std::uint64_t batch) const;
+  // The draw of the device's k-th inference (1-based, counted over all its compiled models).
+  InferenceDraw draw_inference(std::uint64_t k) const;
   // (fixed + per_gflop · gflop) · jitter(z).
   double compile_ms(double gflop, double z) const;
 
