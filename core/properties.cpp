@@ -7,6 +7,8 @@
 #include <functional>
 #include <sstream>
 
+#include "scheduler/device_config.hpp"
+
 namespace autosched {
 
 namespace {
@@ -92,7 +94,11 @@ const std::map<std::string, PropertySpec>& specs() {
       {"enable_startup_fallback", {false, parses<bool>()}},
       {"enable_runtime_fallback", {false, parses<bool>()}},
       {"schedule_policy", {false, parses<std::string>()}},
+      {"reject_over_budget", {false, parses<bool>()}},
       {"device_priorities", {false, parses<std::vector<std::string>>()}},
+      {"device_properties", {false, [](const std::string&, const std::string& v) {
+         (void)scheduler::parse_device_properties(v);  // syntax and each entry; device names: at compile
+       }}},
       {"inference_timeout_ms", {false, [](const std::string& k, const std::string& v) {
          if (from_property_string<double>(k, v) < 0) bad_value(k, v, "a number >= 0 (0 = automatic)");
        }}},

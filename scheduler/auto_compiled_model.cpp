@@ -6,6 +6,7 @@
 
 #include "core/logging.hpp"
 #include "scheduler/auto_infer_request.hpp"
+#include "scheduler/policy_registry.hpp"
 
 namespace autosched::scheduler {
 
@@ -13,11 +14,22 @@ namespace {
 
 std::atomic<unsigned> next_instance{1};
 
-std::unique_ptr<SchedulingPolicy> policy_for(const AutoConfig& config) {
-  if (!config.policy.empty()) return make_scheduling_policy(config.policy);
-  if (config.mode == PerformanceMode::LATENCY) return make_scheduling_policy("latency");
-  return make_scheduling_policy("device_priority");
+}  // namespace
+
+PolicyConfig policy_config_for(const AutoConfig& config) {
+  PolicyConfig c;
+  c.hint = to_property_string(config.mode);
+  c.latency_budget_ms = config.latency_budget_ms;
+  c.reject_over_budget = config.reject_over_budget;
+  return c;
 }
+
+std::unique_ptr<Policy> policy_for(const AutoConfig& config) {
+  const auto name = config.policy.empty() ? default_policy_for_hint(to_property_string(config.mode)) : config.policy;
+  return make_policy(name, policy_config_for(config));
+}
+
+namespace {
 
 // The first CPU-class candidate after the target, or kNoDevice.
 std::size_t helper_for(const std::vector<Candidate>& candidates, std::size_t target) {
@@ -71,13 +83,16 @@ AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> 
   options.consolidate_on_latency = config_.mode == PerformanceMode::LATENCY;
   options.throughput_handover = config_.mode == PerformanceMode::THROUGHPUT;
   options.inference_timeout_ms = config_.inference_timeout_ms;
+  options.priority = config_.model_priority;
+  options.latency_budget_ms = config_.latency_budget_ms;
+  options.model_gflops = model.flops() / 1e9;
   for (const auto& port : model.outputs()) options.output_ports.push_back(port.name);
   // The compile step of one candidate; the set keeps it for compiles on demand.
   // It holds copies of what it needs, never the compiled model itself.
   options.compile = [model, candidates, props = config_.device_properties,
                      timeout = config_.inference_timeout_ms](std::size_t i, bool warm) {
     const auto& c = candidates[i];
-    auto inner = c.device->compile(model, props);
+    auto inner = c.device->compile(model, props.for_device(c.name));
     if (!inner) throw Error(ErrorCode::internal, c.name + " returned no compiled model");
     CompiledCandidate out;
     out.slots = std::max(1u, inner->num_parallel_requests());
@@ -102,7 +117,8 @@ AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> 
       compile_all_at_once();
     } else {
       std::size_t helper = config_.startup_fallback ? helper_for(candidates, 0) : kNoDevice;
-      if (helper != kNoDevice && candidates[0].device->is_compile_cached(model, config_.device_properties)) {
+      if (helper != kNoDevice && candidates[0].device->is_compile_cached(
+                                   model, config_.device_properties.for_device(candidates[0].name))) {
         log().info("{}: {} compile is a cache hit; no CPU helper", devices_->options().label, candidates[0].name);
         helper = kNoDevice;
       }
@@ -190,9 +206,14 @@ std::string AutoCompiledModel::get_property(const std::string& name) const {
   if (name == "enable_startup_fallback") return to_property_string(config_.startup_fallback);
   if (name == "enable_runtime_fallback") return to_property_string(config_.runtime_fallback);
   if (name == "inference_timeout_ms") return to_property_string(config_.inference_timeout_ms);
+  if (name == "device_properties") return config_.device_properties.effective_json(devices_->candidate_names());
+  if (name == "latency_budget_ms") return to_property_string(config_.latency_budget_ms);
+  if (name == "reject_over_budget") return to_property_string(config_.reject_over_budget);
+  if (name == "model_priority") return to_property_string(Priority(2 - config_.model_priority));
   if (name == "supported_properties")
     return "optimal_number_of_infer_requests,execution_devices,performance_mode,schedule_policy,device_priorities,"
-           "enable_startup_fallback,enable_runtime_fallback,inference_timeout_ms,supported_properties";
+           "enable_startup_fallback,enable_runtime_fallback,inference_timeout_ms,device_properties,latency_budget_ms,reject_over_budget,"
+           "model_priority,supported_properties";
   throw Error(ErrorCode::not_found, config_.virtual_name + " compiled model has no property '" + name +
                                         "'; supported: " + get_property("supported_properties"));
 }

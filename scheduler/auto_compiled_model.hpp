@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "autosched/plugin/device.hpp"
+#include "scheduler/device_config.hpp"
 #include "scheduler/device_set.hpp"
 
 namespace autosched::scheduler {
@@ -30,10 +31,17 @@ struct AutoConfig {
   PerformanceMode mode = PerformanceMode::LATENCY;
   bool startup_fallback = true;
   bool runtime_fallback = true;
-  std::string policy;        // schedule_policy; empty = by mode
+  std::string policy;        // schedule_policy; empty = by mode (LATENCY -> latency, else throughput)
+  double latency_budget_ms = 0;    // slo policy / per-request deadline
+  bool reject_over_budget = false; // slo policy: reject (deadline_exceeded) instead of waiting
+  int model_priority = 1;          // 0 HIGH, 1 MEDIUM, 2 LOW
   double inference_timeout_ms = 0;
-  Properties device_properties;  // passed to every inner compile
+  DeviceConfig device_properties;  // what each inner compile gets: shared properties + the device's own entry
 };
+
+// The policy a config selects (schedule_policy, else by hint); throws
+// Error(invalid_argument) for an unknown name or a bad policy library.
+std::unique_ptr<Policy> policy_for(const AutoConfig& config);
 
 class AutoCompiledModel : public plugin::ICompiledModel {
  public:

@@ -8,14 +8,16 @@
 #include "autosched/plugin/device_registry.hpp"
 #include "scheduler/auto_compiled_model.hpp"
 #include "scheduler/candidate_selection.hpp"
+#include "scheduler/device_config.hpp"
 
 namespace autosched::scheduler {
 
 namespace {
 
 // Properties that steer AUTO / MULTI themselves and are not passed to the devices.
-constexpr const char* kOwnProperties[] = {"device_priorities", "enable_startup_fallback", "enable_runtime_fallback",
-                                          "schedule_policy", "inference_timeout_ms"};
+constexpr const char* kOwnProperties[] = {"device_priorities",    "enable_startup_fallback", "enable_runtime_fallback",
+                                          "schedule_policy",      "inference_timeout_ms",    "latency_budget_ms",
+                                          "reject_over_budget",   "model_priority"};
 
 class VirtualDevice : public plugin::IDevice {
  public:
@@ -44,7 +46,9 @@ class VirtualDevice : public plugin::IDevice {
 
   std::shared_ptr<plugin::ICompiledModel> compile(const Model& model, const Properties& properties) override {
     SelectionInput input{name_, get_or(properties, device_priorities, std::vector<std::string>{}), lookup_, this};
-    auto candidates = filter_for_model(list_candidates(input), model, properties, name_);
+    const auto listed = list_candidates(input);
+    const auto entries = parse_device_properties(get_or(properties, device_properties, std::string{}));
+    auto candidates = filter_for_model(listed, model, properties, name_);
 
     AutoConfig config;
     config.virtual_name = name_;
@@ -54,22 +58,29 @@ class VirtualDevice : public plugin::IDevice {
     config.startup_fallback = get_or(properties, enable_startup_fallback, true);
     config.runtime_fallback = get_or(properties, enable_runtime_fallback, true);
     config.policy = get_or(properties, schedule_policy, std::string{});
-    if (!config.policy.empty()) (void)make_scheduling_policy(config.policy);  // reject a bad name before compiling
     config.inference_timeout_ms = get_or(properties, inference_timeout_ms, 0.0);
-    config.device_properties = properties;
-    for (const char* key : kOwnProperties) config.device_properties.erase(key);
+    config.latency_budget_ms = get_or(properties, hint::latency_budget_ms, 0.0);
+    config.reject_over_budget = get_or(properties, reject_over_budget, false);
+    config.model_priority = 2 - int(get_or(properties, hint::model_priority, Priority::MEDIUM));
+    (void)policy_for(config);  // a bad policy name or library fails here, before compiling
+    Properties shared = properties;
+    for (const char* key : kOwnProperties) shared.erase(key);
+    shared.erase(device_properties.name);
     // Each device runs at its own configuration for the hint: the cumulative
     // case means many requests per device, i.e. each device's THROUGHPUT.
     const auto device_mode = requested == PerformanceMode::LATENCY ? PerformanceMode::LATENCY
                                                                    : PerformanceMode::THROUGHPUT;
-    config.device_properties[hint::performance_mode.name] = to_property_string(device_mode);
+    shared[hint::performance_mode.name] = to_property_string(device_mode);
+    // A device's own entry (device_properties) overrides, even the performance_mode above.
+    config.device_properties = DeviceConfig(std::move(shared), entries, listed, name_);
     return std::make_shared<AutoCompiledModel>(model, std::move(candidates), std::move(config));
   }
 
   std::vector<std::string> supported_properties() const override {
     auto names = IDevice::supported_properties();
     for (const char* n : {"device_priorities", "performance_mode", "enable_startup_fallback",
-                          "enable_runtime_fallback", "schedule_policy", "inference_timeout_ms"})
+                          "enable_runtime_fallback", "schedule_policy", "inference_timeout_ms", "latency_budget_ms",
+                          "reject_over_budget", "model_priority"})
       names.push_back(n);
     return names;
   }
@@ -83,7 +94,10 @@ class VirtualDevice : public plugin::IDevice {
     if (name == "performance_mode")
       return to_property_string(cumulative_ ? PerformanceMode::CUMULATIVE_THROUGHPUT : PerformanceMode::LATENCY);
     if (name == "enable_startup_fallback" || name == "enable_runtime_fallback") return "true";
-    if (name == "schedule_policy") return cumulative_ ? "device_priority" : "latency";
+    if (name == "schedule_policy") return cumulative_ ? "throughput" : "latency";
+    if (name == "latency_budget_ms") return "0";
+    if (name == "reject_over_budget") return "false";
+    if (name == "model_priority") return to_property_string(Priority::MEDIUM);
     if (name == "inference_timeout_ms") return "0";
     if (name == "device_full_name")
       return cumulative_ ? "MULTI: every selected device at once" : "AUTO: automatic device selection";

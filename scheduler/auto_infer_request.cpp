@@ -32,10 +32,16 @@ ErrorCode code_of(const std::exception_ptr& error) {
 AutoInferRequest::AutoInferRequest(std::shared_ptr<DeviceSet> devices) : devices_(std::move(devices)) {}
 
 void AutoInferRequest::emit(RequestEventKind kind, std::uint64_t id, unsigned attempt, const std::string& device,
-                            double latency_ms, const std::string& detail) const {
+                            double latency_ms, const std::string& detail, const DeviceSet::Lease* lease) const {
   if (!observers_active()) return;
-  notify(RequestEvent{kind, devices_->options().label, id, attempt, device, latency_ms, detail,
-                      std::chrono::steady_clock::now()});
+  RequestEvent event{kind, devices_->options().label, id, attempt, device, latency_ms, detail,
+                     std::chrono::steady_clock::now(), {}, {}, 0};
+  if (lease) {
+    event.policy = devices_->policy_name();
+    event.reason = lease->reason;
+    event.predicted_latency_ms = lease->predicted_ms;
+  }
+  notify(event);
 }
 
 void AutoInferRequest::cancel() {
@@ -109,23 +115,25 @@ void AutoInferRequest::infer(const std::vector<Tensor>& inputs, std::vector<Tens
   const std::uint64_t id = next_request_id++;
   emit(RequestEventKind::enqueued, id, 0, "", 0, "");
   DeviceSet::Attempts attempts;
+  std::size_t input_bytes = 0;
+  for (const auto& t : inputs) input_bytes += t.byte_size();
   for (;;) {
     DeviceSet::Lease lease;
     try {
-      lease = devices_->acquire(attempts, id, cancelled_);
+      lease = devices_->acquire(attempts, DeviceSet::RequestInfo{id, input_bytes}, cancelled_);
     } catch (const Error& e) {
       emit(e.code() == ErrorCode::cancelled ? RequestEventKind::cancelled : RequestEventKind::failed, id,
            attempts.count, "", 0, e.what());
       throw;
     }
-    emit(RequestEventKind::started, id, attempts.count, lease.device, 0, lease.probe ? "probe" : "");
+    emit(RequestEventKind::started, id, attempts.count, lease.device, 0, lease.probe ? "probe" : "", &lease);
     std::exception_ptr error;
     double latency_ms = 0;
     const Result result = run_attempt(lease, inputs, outputs, error, latency_ms);
     switch (result) {
       case Result::ok:
         devices_->complete(lease, DeviceSet::Outcome::ok, latency_ms, "");
-        emit(RequestEventKind::finished, id, attempts.count, lease.device, latency_ms, "");
+        emit(RequestEventKind::finished, id, attempts.count, lease.device, latency_ms, "", &lease);
         return;
       case Result::cancelled:
         devices_->complete(lease, DeviceSet::Outcome::cancelled, latency_ms, "");
@@ -152,7 +160,7 @@ void AutoInferRequest::infer(const std::vector<Tensor>& inputs, std::vector<Tens
       std::rethrow_exception(error);
     }
     log().info("{}: request {} failed on {} ({}); re-routing", devices_->options().label, id, lease.device, why);
-    emit(RequestEventKind::rerouted, id, attempts.count, lease.device, latency_ms, why);
+    emit(RequestEventKind::rerouted, id, attempts.count, lease.device, latency_ms, why, &lease);
   }
 }
 

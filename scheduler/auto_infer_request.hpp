@@ -30,7 +30,7 @@ class AutoInferRequest : public plugin::ISyncInferRequest {
   Result run_attempt(DeviceSet::Lease& lease, const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
                      std::exception_ptr& error, double& latency_ms);
   void emit(RequestEventKind kind, std::uint64_t id, unsigned attempt, const std::string& device,
-            double latency_ms, const std::string& detail) const;
+            double latency_ms, const std::string& detail, const DeviceSet::Lease* lease = nullptr) const;
 
   std::shared_ptr<DeviceSet> devices_;
   std::atomic<bool> cancelled_{false};

@@ -52,6 +52,11 @@ void ChromeTraceObserver::on_request(const RequestEvent& e) {
   const std::string name = "req " + std::to_string(e.request);
   nlohmann::json args = {{"model", e.compiled_model}, {"attempt", e.attempt}};
   if (!e.detail.empty()) args["detail"] = e.detail;
+  // The decision trace: why this device, and what the policy expected.
+  if (!e.policy.empty()) args["policy"] = e.policy;
+  if (!e.reason.empty()) args["reason"] = e.reason;
+  if (e.predicted_latency_ms > 0) args["predicted_ms"] = e.predicted_latency_ms;
+  if (e.kind == RequestEventKind::finished || e.kind == RequestEventKind::rerouted) args["actual_ms"] = e.latency_ms;
   switch (e.kind) {
     case RequestEventKind::finished:
     case RequestEventKind::rerouted: {

@@ -3,6 +3,8 @@
 #include "scheduler/device_set.hpp"
 
 #include <algorithm>
+#include <array>
+#include <map>
 
 #include "core/logging.hpp"
 #include "scheduler/observer_hub.hpp"
@@ -10,19 +12,10 @@
 namespace autosched::scheduler {
 
 namespace {
-constexpr double kEwmaWeight = 0.2;          // weight of the newest sample
 constexpr double kMinAutoTimeoutMs = 2000;   // derived hang limit: at least this
 constexpr double kAutoTimeoutFactor = 50;    // ... and this many times the average
 constexpr std::uint64_t kSamplesForAutoTimeout = 3;
-constexpr std::size_t kLatencyWindow = 16;       // samples in the median
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
-  std::nth_element(v.begin(), mid, v.end());
-  if (v.size() % 2 == 1) return *mid;
-  return (*mid + *std::max_element(v.begin(), mid)) / 2;
-}
 }  // namespace
 
 const char* to_string(DeviceState s) noexcept {
@@ -37,13 +30,45 @@ const char* to_string(DeviceState s) noexcept {
   return "unknown";
 }
 
-DeviceSet::DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<SchedulingPolicy> policy,
+namespace {
+// model_priority across compiled models: how many requests of each priority
+// wait, per device name, in every device set of the process. While a
+// higher-priority request waits for a device, lower-priority ones do not
+// start on it (strict priority; they re-check every kPriorityRecheck).
+constexpr int kPriorityLevels = 3;
+constexpr auto kPriorityRecheck = std::chrono::milliseconds(1);
+
+class PriorityBoard {
+ public:
+  using Counts = std::array<std::atomic<int>, kPriorityLevels>;
+  Counts& counts(const std::string& device) {
+    std::lock_guard lock(mutex_);
+    auto& slot = by_device_[device];
+    if (!slot) slot = std::make_unique<Counts>();
+    return *slot;  // never erased: stable for the process
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Counts>> by_device_;
+};
+
+PriorityBoard& priority_board() {
+  static PriorityBoard board;
+  return board;
+}
+
+int clamp_priority(int p) { return std::clamp(p, 0, kPriorityLevels - 1); }
+}  // namespace
+
+DeviceSet::DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<Policy> policy,
                      DeviceSetOptions options)
-    : policy_(std::move(policy)), options_(std::move(options)) {
+    : policy_(std::move(policy)), policy_name_(policy_->name()), options_(std::move(options)) {
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     auto d = std::make_unique<Device>();
     d->candidate = std::move(candidates[i]);
     d->priority = i;
+    d->waiting_by_priority = &priority_board().counts(d->candidate.name);
     devices_.push_back(std::move(d));
   }
   reaper_ = std::thread([this] { reaper_main(); });
@@ -92,206 +117,387 @@ void DeviceSet::reaper_main() {
   }
 }
 
-DeviceSnapshot DeviceSet::snapshot_of(std::size_t i) const {
+// A request waiting in the queue. Lives on the stack of acquire(); linked in
+// queue_ while waiting.
+struct DeviceSet::Waiter {
+  std::uint64_t seq = 0;
+  PendingRequest request;
+  Attempts* attempts = nullptr;
+  std::condition_variable cv;
+  bool queued = false;
+  bool assigned = false;            // a slot was taken for it: `lease` holds it
+  bool rejected = false;            // the policy refused it (admission control)
+  bool stuck = false;               // nothing eligible and nothing compiling: acquire() handles it
+  bool held_by_priority = false;    // a higher-priority model waits for the chosen device
+  const char* reason = "";
+  Lease lease;
+};
+
+DeviceStats DeviceSet::snapshot_of(std::size_t i, Clock::time_point now) const {
   const auto& d = *devices_[i];
-  DeviceSnapshot s;
+  DeviceStats s;
   s.name = d.candidate.name;
-  s.device_class = d.candidate.device->device_class();
+  s.device_class = plugin::to_string(d.candidate.device->device_class());
   s.priority = d.priority;
   s.slots = d.slots;
   s.in_flight = d.in_flight;
-  s.completed = d.completed;
-  s.failed = d.failed;
-  s.samples = d.samples;
-  s.ewma_latency_ms = d.ewma_ms;
-  s.median_latency_ms = d.median_ms;
-  s.quarantined = d.quarantined;
+  d.stats.fill(s, now);
+  switch (d.state) {
+    case DeviceState::ready: s.health = d.quarantined ? DeviceHealth::quarantined : DeviceHealth::healthy; break;
+    case DeviceState::draining: s.health = DeviceHealth::draining; break;
+    case DeviceState::pending:
+    case DeviceState::compiling: s.health = DeviceHealth::compiling; break;
+    case DeviceState::released:
+    case DeviceState::compile_failed: s.health = DeviceHealth::unavailable; break;
+  }
   return s;
 }
 
-std::vector<DeviceSnapshot> DeviceSet::snapshot() const {
+std::vector<DeviceStats> DeviceSet::snapshot() const {
   std::lock_guard lock(mutex_);
-  std::vector<DeviceSnapshot> out;
-  for (std::size_t i = 0; i < devices_.size(); ++i) out.push_back(snapshot_of(i));
+  std::vector<DeviceStats> out;
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < devices_.size(); ++i) out.push_back(snapshot_of(i, now));
   return out;
 }
 
-DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, std::uint64_t request_id,
-                                    const std::atomic<bool>& cancelled) {
-  if (attempts.tried.size() != devices_.size()) attempts.tried.assign(devices_.size(), false);
-  std::unique_lock lock(mutex_);
-  std::vector<DeviceSnapshot> view(devices_.size());
-  // Takes a slot on device i for this request (lock held; returns with it
-  // released), or records a failure to create the inner request and returns
-  // nullopt with the lock held again.
-  const auto lease_on = [&](std::size_t i) -> std::optional<Lease> {
-    auto& d = *devices_[i];
-    Lease lease;
-    lease.index = i;
-    lease.device = d.candidate.name;
-    lease.probe = d.quarantined;
-    lease.contended = compiling_ > 0;
-    if (lease.probe) d.probing = true;
-    ++d.in_flight;
-    CompiledModel compiled = d.compiled;
-    if (!d.idle.empty()) {
-      lease.request = std::move(d.idle.back());
-      d.idle.pop_back();
+std::size_t DeviceSet::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+DeviceSet::Scan DeviceSet::scan_locked(const Waiter& w, std::vector<DeviceStats>& view, Clock::time_point now,
+                                       bool with_draining) const {
+  Scan r;
+  const auto& tried = w.attempts->tried;
+  for (std::size_t i = 0; i < devices_.size(); ++i) {
+    const auto& d = *devices_[i];
+    view[i].eligible = false;
+    if (tried[i]) continue;
+    if (d.state == DeviceState::compiling) r.compiling = true;
+    if ((d.state == DeviceState::pending || d.state == DeviceState::released) && r.compilable == kNoDevice)
+      r.compilable = i;
+    const bool serving = d.state == DeviceState::ready || (with_draining && d.state == DeviceState::draining);
+    if (!serving) continue;
+    if (!d.quarantined) {
+      view[i].eligible = true;
+    } else if (!d.probing && now >= d.probe_at) {
+      view[i].eligible = true;  // probe
+    } else {
+      r.last_resort = true;
+      if (!d.probing) r.next_probe = std::min(r.next_probe, d.probe_at);
     }
-    attempts.tried[i] = true;
-    ++attempts.count;
-    lock.unlock();
-    if (!lease.request) {
-      try {
-        lease.request = compiled.create_infer_request();
-      } catch (const std::exception& e) {
-        const std::string why = std::string("creating an infer request failed: ") + e.what();
-        attempts.errors.push_back(lease.device + ": " + why);
-        attempts.codes.push_back(ErrorCode::device_failure);
-        complete(lease, Outcome::failed, 0, why);
-        // The device may have been released meanwhile: `compiled` may be the last reference.
-        std::vector<CompiledModel> last;
-        last.push_back(std::move(compiled));
-        reap(std::move(last), {});
-        lock.lock();
-        return std::nullopt;
-      }
-    }
-    lease.start = Clock::now();
-    return lease;
+    r.any_eligible = r.any_eligible || view[i].eligible;
+  }
+  return r;
+}
+
+void DeviceSet::enqueue_locked(Waiter& w) {
+  // Keeps queue_ ordered by (priority, deadline, arrival); usually an append.
+  auto before = [](const Waiter* a, const Waiter* b) {
+    if (a->request.priority != b->request.priority) return a->request.priority < b->request.priority;
+    if (a->request.deadline != b->request.deadline) return a->request.deadline < b->request.deadline;
+    return a->seq < b->seq;
   };
-  for (;;) {
-    if (cancelled.load()) {
-      lock.unlock();
-      throw Error(ErrorCode::cancelled, options_.virtual_name + ": request cancelled while waiting for a device");
-    }
-    const auto now = Clock::now();
-    bool any_eligible = false, compiling = false, last_resort = false;
-    std::size_t compilable = kNoDevice;
-    auto next_probe = Clock::time_point::max();
-    // A request re-routed after a failure may also fall back on a draining
-    // device (hand-over, LATENCY consolidation) while it still holds its
-    // compiled model; a released one is compiled on demand below.
-    const bool rerouting = attempts.count > 0;
-    bool with_draining = false;
-    const auto serving = [&](const Device& d) {
-      return d.state == DeviceState::ready || (with_draining && d.state == DeviceState::draining);
-    };
-    const auto scan = [&] {
-      any_eligible = compiling = last_resort = false;
-      compilable = kNoDevice;
-      next_probe = Clock::time_point::max();
-      for (std::size_t i = 0; i < devices_.size(); ++i) {
-        auto& d = *devices_[i];
-        view[i] = snapshot_of(i);
-        if (attempts.tried[i]) continue;
-        if (d.state == DeviceState::compiling) compiling = true;
-        if ((d.state == DeviceState::pending || d.state == DeviceState::released) && compilable == kNoDevice)
-          compilable = i;
-        if (!serving(d)) continue;
-        if (!d.quarantined) {
-          view[i].eligible = true;
-        } else if (!d.probing && now >= d.probe_at) {
-          view[i].eligible = true;  // probe
-        } else {
-          last_resort = true;
-          if (!d.probing) next_probe = std::min(next_probe, d.probe_at);
-        }
-        any_eligible = any_eligible || view[i].eligible;
+  queue_.insert(std::upper_bound(queue_.begin(), queue_.end(), &w, before), &w);
+  w.queued = true;
+  const int p = clamp_priority(w.request.priority);
+  for (const auto& d : devices_) ++(*d->waiting_by_priority)[std::size_t(p)];
+}
+
+void DeviceSet::dequeue_locked(Waiter& w) {
+  if (!w.queued) return;
+  queue_.erase(std::find(queue_.begin(), queue_.end(), &w));
+  w.queued = false;
+  const int p = clamp_priority(w.request.priority);
+  for (const auto& d : devices_) --(*d->waiting_by_priority)[std::size_t(p)];
+}
+
+void DeviceSet::assign_locked(Waiter& w, std::size_t i, const Decision& decision) {
+  auto& d = *devices_[i];
+  auto& lease = w.lease;
+  lease = Lease{};
+  lease.index = i;
+  lease.device = d.candidate.name;
+  lease.probe = d.quarantined;
+  lease.contended = compiling_ > 0;
+  lease.first_run = d.leased == 0 && !d.warmed_up;
+  lease.request_id = w.request.id;
+  lease.predicted_ms = decision.predicted_latency_ms;
+  lease.reason = decision.reason ? decision.reason : "";
+  if (lease.probe) d.probing = true;
+  ++d.in_flight;
+  ++d.leased;
+  if (!d.idle.empty()) {
+    lease.request = std::move(d.idle.back());
+    d.idle.pop_back();
+  }
+  w.attempts->tried[i] = true;
+  ++w.attempts->count;
+  w.assigned = true;
+  dequeue_locked(w);
+  w.cv.notify_one();
+}
+
+void DeviceSet::dispatch_locked() {
+  if (queue_.empty()) return;
+  const auto now = Clock::now();
+  base_view_.resize(devices_.size());
+  for (std::size_t i = 0; i < devices_.size(); ++i) base_view_[i] = snapshot_of(i, now);
+  std::size_t position = 0;
+  for (std::size_t k = 0; k < queue_.size();) {
+    Waiter& w = *queue_[k];
+    ++position;
+    view_ = base_view_;
+    const bool rerouting = w.attempts->count > 0;
+    Scan scan = scan_locked(w, view_, now, false);
+    if (!scan.any_eligible && rerouting) scan = scan_locked(w, view_, now, true);
+    if (!scan.any_eligible) {
+      if (!scan.compiling && !w.stuck) {
+        w.stuck = true;  // its own thread compiles on demand, tries a last resort or fails it
+        w.cv.notify_one();
       }
-    };
-    scan();
-    if (!any_eligible && rerouting) {
-      // Ready devices first; a draining one only when none of them can take the request now.
-      with_draining = true;
-      scan();
-    }
-    if (!any_eligible && !compiling) {
-      if (compilable != kNoDevice && options_.runtime_fallback && options_.compile) {
-        // Runtime fallback needs a device nobody compiled yet (or one released): compile it here.
-        devices_[compilable]->state = DeviceState::compiling;
-        ++compiling_;
-        device_event(DeviceEventKind::compiling, compilable, "on demand (runtime fallback)");
-        // Held for this request through mark_ready: a hand-over or consolidation
-        // there drains the device but cannot release it before this request
-        // has run on it (else the request would compile it again and again).
-        auto& cd = *devices_[compilable];
-        ++cd.in_flight;
-        lock.unlock();
-        compile_now(compilable);
-        lock.lock();
-        if (cd.in_flight > 0) --cd.in_flight;
-        if ((cd.state == DeviceState::ready || cd.state == DeviceState::draining) && !cancelled.load()) {
-          if (auto lease = lease_on(compilable)) return std::move(*lease);
-          continue;
-        }
-        release_if_idle(compilable);
-        changed_.notify_all();
-        continue;
-      }
-      if (last_resort) {
-        // Every untried device is quarantined: try them anyway rather than fail unseen.
-        for (std::size_t i = 0; i < devices_.size(); ++i)
-          if (!attempts.tried[i] && serving(*devices_[i]) && !devices_[i]->probing) {
-            view[i].eligible = true;
-            any_eligible = true;
-          }
-      }
-      if (!any_eligible && !last_resort) {
-        std::string message = options_.virtual_name + ": every device failed for this request";
-        std::string all;
-        for (const auto& e : attempts.errors) all += (all.empty() ? "" : "; ") + e;
-        for (std::size_t i = 0; i < devices_.size(); ++i)
-          if (!attempts.tried[i] && devices_[i]->state == DeviceState::compile_failed)
-            all += (all.empty() ? "" : "; ") + devices_[i]->candidate.name + ": compile failed: " +
-                   devices_[i]->compile_error;
-        if (all.empty()) all = "no device is available";
-        ErrorCode code = ErrorCode::device_failure;
-        if (!attempts.codes.empty() &&
-            std::all_of(attempts.codes.begin(), attempts.codes.end(), [&](ErrorCode c) { return c == attempts.codes[0]; }))
-          code = attempts.codes[0];
-        lock.unlock();
-        throw Error(code, message + ": " + all);
-      }
-    }
-    std::optional<std::size_t> choice;
-    if (any_eligible && measuring_throughput_) {
-      // THROUGHPUT measuring phase: both candidates of the hand-over get measured runs.
-      if (const auto explore = throughput_explore_locked(view); explore != kNoDevice) choice = explore;
-    }
-    if (any_eligible && !choice) choice = policy_->choose(view, RequestSnapshot{request_id, attempts.count + 1});
-    if (choice && *choice < devices_.size() && view[*choice].eligible && view[*choice].free_slots() > 0) {
-      if (auto lease = lease_on(*choice)) return std::move(*lease);
+      ++k;
       continue;
     }
-    if (next_probe != Clock::time_point::max())
-      changed_.wait_until(lock, next_probe);
-    else
-      changed_.wait(lock);
+    w.request.now = now;
+    w.request.queued = queue_.size();
+    std::optional<Decision> decision;
+    if (measuring_throughput_) {
+      // THROUGHPUT measuring phase: both candidates of the hand-over get measured runs.
+      if (const auto explore = throughput_explore_locked(view_); explore != kNoDevice)
+        decision = Decision::run(explore, view_[explore].typical_latency_ms(), "hand-over measurement");
+    }
+    if (!decision) {
+      try {
+        decision = policy_->choose(view_, w.request);
+      } catch (const std::exception& e) {
+        // Breaks the policy contract; the request must not be lost for it.
+        log().error("{}: policy '{}' threw: {}; using the first free device", options_.label, policy_->name(), e.what());
+        decision = Decision::wait("policy error");
+        for (std::size_t i = 0; i < view_.size(); ++i)
+          if (view_[i].eligible && view_[i].free_slots() > 0) {
+            decision = Decision::run(i, 0, "policy error: first free device");
+            break;
+          }
+      }
+    }
+    if (decision->kind == Decision::Kind::reject) {
+      w.rejected = true;
+      w.reason = decision->reason ? decision->reason : "";
+      dequeue_locked(w);  // erases queue_[k]
+      w.cv.notify_one();
+      continue;
+    }
+    const bool runnable = decision->kind == Decision::Kind::run && decision->device < devices_.size() &&
+                          view_[decision->device].eligible && view_[decision->device].free_slots() > 0;
+    if (runnable) {
+      // model_priority: a higher-priority compiled model waiting for this device goes first.
+      const int p = clamp_priority(w.request.priority);
+      const auto& counts = *devices_[decision->device]->waiting_by_priority;
+      bool held = false;
+      for (int q = 0; q < p; ++q) held = held || counts[std::size_t(q)].load() > 0;
+      w.held_by_priority = held;
+      if (!held) {
+        assign_locked(w, decision->device, *decision);  // erases queue_[k]
+        const auto i = decision->device;
+        ++base_view_[i].in_flight;
+        continue;
+      }
+      w.cv.notify_one();  // re-checks after kPriorityRecheck
+    }
+    // Wait: later first attempts would get the same answer; only re-routed
+    // requests (which exclude devices) are offered what the head declined.
+    if (!rerouting) break;
+    ++k;
+  }
+}
+
+void DeviceSet::changed_locked() {
+  dispatch_locked();
+  for (auto* w : queue_) w->cv.notify_one();
+  changed_.notify_all();
+}
+
+DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, const RequestInfo& info, const std::atomic<bool>& cancelled) {
+  if (attempts.tried.size() != devices_.size()) attempts.tried.assign(devices_.size(), false);
+  Waiter w;
+  w.attempts = &attempts;
+  w.request.id = info.id;
+  w.request.attempt = attempts.count + 1;
+  w.request.priority = options_.priority;
+  w.request.enqueued = Clock::now();
+  if (options_.latency_budget_ms > 0)
+    w.request.deadline =
+        w.request.enqueued + std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double, std::milli>(options_.latency_budget_ms));
+  w.request.model_gflops = options_.model_gflops;
+  w.request.input_bytes = info.input_bytes;
+  std::unique_lock lock(mutex_);
+  w.seq = next_seq_++;
+  enqueue_locked(w);
+  dispatch_locked();
+  // Leaves the queue (and returns an assigned slot) on every exit but a lease.
+  struct Leave {
+    DeviceSet& set;
+    Waiter& w;
+    std::unique_lock<std::mutex>& lock;
+    ~Leave() {
+      if (!lock.owns_lock()) lock.lock();
+      set.dequeue_locked(w);
+      if (w.assigned) {  // taken for us but we are leaving (cancelled, or creating the request failed)
+        auto& d = *set.devices_[w.lease.index];
+        if (d.in_flight > 0) --d.in_flight;
+        if (w.lease.probe) d.probing = false;
+        if (w.lease.request) set.garbage_requests_.push_back(std::move(*w.lease.request));
+        set.release_if_idle(w.lease.index);
+        set.changed_locked();
+        set.flush(lock);
+      }
+    }
+  };
+  for (;;) {
+    if (w.assigned) {
+      Lease lease = std::move(w.lease);
+      w.assigned = false;
+      CompiledModel compiled = devices_[lease.index]->compiled;
+      lock.unlock();
+      if (!lease.request) {
+        try {
+          lease.request = compiled.create_infer_request();
+        } catch (const std::exception& e) {
+          const std::string why = std::string("creating an infer request failed: ") + e.what();
+          attempts.errors.push_back(lease.device + ": " + why);
+          attempts.codes.push_back(ErrorCode::device_failure);
+          complete(lease, Outcome::failed, 0, why);
+          // The device may have been released meanwhile: `compiled` may be the last reference.
+          std::vector<CompiledModel> last;
+          last.push_back(std::move(compiled));
+          reap(std::move(last), {});
+          lock.lock();
+          w.request.attempt = attempts.count + 1;
+          enqueue_locked(w);
+          dispatch_locked();
+          continue;
+        }
+      }
+      lease.start = Clock::now();
+      return lease;
+    }
+    if (cancelled.load()) {
+      Leave leave{*this, w, lock};
+      throw Error(ErrorCode::cancelled, options_.virtual_name + ": request cancelled while waiting for a device");
+    }
+    if (w.rejected) {
+      Leave leave{*this, w, lock};
+      throw Error(ErrorCode::deadline_exceeded,
+                  options_.virtual_name + ": request rejected by the '" + policy_name_ + "' policy: " + w.reason +
+                      fmt::format(" (latency budget {:.3f} ms)", options_.latency_budget_ms));
+    }
+    if (w.stuck) {
+      w.stuck = false;
+      const auto now = Clock::now();
+      view_.resize(devices_.size());
+      Scan scan = scan_locked(w, view_, now, attempts.count > 0);
+      if (!scan.any_eligible && !scan.compiling) {
+        if (scan.compilable != kNoDevice && options_.runtime_fallback && options_.compile) {
+          // Runtime fallback needs a device nobody compiled yet (or one released): compile it here.
+          const std::size_t c = scan.compilable;
+          devices_[c]->state = DeviceState::compiling;
+          ++compiling_;
+          device_event(DeviceEventKind::compiling, c, "on demand (runtime fallback)");
+          // Held for this request through mark_ready: a hand-over or consolidation
+          // there drains the device but cannot release it before this request
+          // has run on it (else the request would compile it again and again).
+          auto& cd = *devices_[c];
+          ++cd.in_flight;
+          lock.unlock();
+          compile_now(c);
+          lock.lock();
+          if (cd.in_flight > 0) --cd.in_flight;
+          if ((cd.state == DeviceState::ready || cd.state == DeviceState::draining) && !cancelled.load()) {
+            assign_locked(w, c, Decision::run(c, 0, "compiled on demand (runtime fallback)"));
+            continue;
+          }
+          release_if_idle(c);
+          changed_locked();
+          continue;
+        }
+        if (scan.last_resort) {
+          // Every untried device is quarantined: try one anyway rather than fail unseen.
+          std::size_t pick = kNoDevice;
+          for (std::size_t i = 0; i < devices_.size() && pick == kNoDevice; ++i) {
+            const auto& d = *devices_[i];
+            const bool serving = d.state == DeviceState::ready || d.state == DeviceState::draining;
+            if (!attempts.tried[i] && serving && !d.probing && d.in_flight < d.slots) pick = i;
+          }
+          if (pick != kNoDevice) {
+            assign_locked(w, pick, Decision::run(pick, 0, "last resort: every untried device is quarantined"));
+            continue;
+          }
+        } else {
+          std::string message = options_.virtual_name + ": every device failed for this request";
+          std::string all;
+          for (const auto& e : attempts.errors) all += (all.empty() ? "" : "; ") + e;
+          for (std::size_t i = 0; i < devices_.size(); ++i)
+            if (!attempts.tried[i] && devices_[i]->state == DeviceState::compile_failed)
+              all += (all.empty() ? "" : "; ") + devices_[i]->candidate.name + ": compile failed: " +
+                     devices_[i]->compile_error;
+          if (all.empty()) all = "no device is available";
+          ErrorCode code = ErrorCode::device_failure;
+          if (!attempts.codes.empty() && std::all_of(attempts.codes.begin(), attempts.codes.end(),
+                                                     [&](ErrorCode c) { return c == attempts.codes[0]; }))
+            code = attempts.codes[0];
+          Leave leave{*this, w, lock};
+          throw Error(code, message + ": " + all);
+        }
+      }
+      if (scan.next_probe != Clock::time_point::max()) {
+        w.cv.wait_until(lock, scan.next_probe);
+        dispatch_locked();
+      } else {
+        w.cv.wait(lock);
+      }
+      continue;
+    }
+    if (w.held_by_priority) {
+      w.cv.wait_for(lock, kPriorityRecheck);
+      dispatch_locked();
+      continue;
+    }
+    // Quarantined devices become due for a probe with time, not with an event.
+    auto next_probe = Clock::time_point::max();
+    for (const auto& d : devices_)
+      if (d->quarantined && !d->probing) next_probe = std::min(next_probe, d->probe_at);
+    if (next_probe != Clock::time_point::max()) {
+      w.cv.wait_until(lock, next_probe);
+      dispatch_locked();
+    } else {
+      w.cv.wait(lock);
+    }
   }
 }
 
 void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const std::string& error) {
-  std::unique_lock lock(mutex_);
   auto& d = *devices_[lease.index];
+  const auto now = Clock::now();
+  // Statistics first, under the device's own lock only. Not in the latency
+  // statistics: a device's first run (allocation, lazy init, JIT) unless it
+  // was warmed up, and runs that overlapped a compile (which competes for the
+  // same cores and would skew the LATENCY choice).
+  if (outcome == Outcome::ok) {
+    if (!lease.first_run && !lease.contended && compiling_ == 0)
+      d.stats.record(latency_ms, now);
+    else
+      d.stats.record_unmeasured(now);
+  } else if (outcome == Outcome::failed) {
+    d.stats.record_failure();
+  }
+  std::unique_lock lock(mutex_);
   if (d.in_flight > 0) --d.in_flight;
   if (lease.probe) d.probing = false;
   switch (outcome) {
     case Outcome::ok:
-      ++d.completed;
-      // Not in the latency statistics: a device's first run (allocation, lazy
-      // init, JIT) unless it was warmed up, and runs that overlapped a compile
-      // (which competes for the same cores and would skew the LATENCY choice).
-      if ((d.completed > 1 || d.warmed_up) && !lease.contended && compiling_ == 0) {
-        d.ewma_ms = d.samples == 0 ? latency_ms : (1 - kEwmaWeight) * d.ewma_ms + kEwmaWeight * latency_ms;
-        ++d.samples;
-        if (d.window.size() < kLatencyWindow)
-          d.window.push_back(latency_ms);
-        else
-          d.window[d.window_next] = latency_ms;
-        d.window_next = (d.window_next + 1) % kLatencyWindow;
-        d.median_ms = median_of(d.window);
-      }
       if (d.quarantined) {
         d.quarantined = false;
         d.backoff = std::chrono::milliseconds(0);
@@ -301,12 +507,11 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
       }
       break;
     case Outcome::failed:
-      ++d.failed;
       if (options_.runtime_fallback) {
         d.backoff = d.quarantined ? std::min(d.backoff * 2, options_.max_backoff) : options_.initial_backoff;
         if (d.backoff.count() == 0) d.backoff = options_.initial_backoff;
         d.quarantined = true;
-        d.probe_at = Clock::now() + d.backoff;
+        d.probe_at = now + d.backoff;
         log().warn("{}: {} quarantined for {} ms after: {}", options_.label, d.candidate.name, d.backoff.count(),
                    error);
         device_event(DeviceEventKind::quarantined, lease.index, error);
@@ -324,12 +529,23 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
   release_if_idle(lease.index);
   if (outcome == Outcome::ok && options_.consolidate_on_latency && !consolidated_) consolidate_latency();
   if (outcome == Outcome::ok && measuring_throughput_) decide_throughput_locked();
-  changed_.notify_all();
+  if (outcome == Outcome::ok || outcome == Outcome::failed) {
+    const auto now_view = Clock::now();
+    base_view_.resize(devices_.size());
+    for (std::size_t i = 0; i < devices_.size(); ++i) base_view_[i] = snapshot_of(i, now_view);
+    try {
+      policy_->on_complete(base_view_, Completion{lease.request_id, lease.index, latency_ms, outcome == Outcome::ok});
+    } catch (const std::exception& e) {
+      log().error("{}: policy '{}' threw in on_complete: {}", options_.label, policy_->name(), e.what());
+    }
+  }
+  changed_locked();
   flush(lock);
 }
 
 void DeviceSet::wake() {
   std::lock_guard lock(mutex_);
+  for (auto* w : queue_) w->cv.notify_one();
   changed_.notify_all();
 }
 
@@ -337,8 +553,8 @@ double DeviceSet::timeout_ms(std::size_t index) const {
   if (options_.inference_timeout_ms > 0) return options_.inference_timeout_ms;
   std::lock_guard lock(mutex_);
   const auto& d = *devices_[index];
-  if (d.samples < kSamplesForAutoTimeout) return 0;
-  return std::max(kMinAutoTimeoutMs, kAutoTimeoutFactor * d.ewma_ms);
+  if (d.stats.samples() < kSamplesForAutoTimeout) return 0;
+  return std::max(kMinAutoTimeoutMs, kAutoTimeoutFactor * d.stats.ewma_ms());
 }
 
 void DeviceSet::device_event(DeviceEventKind kind, std::size_t i, const std::string& detail) {

@@ -2,14 +2,21 @@
 // The mechanism half of AUTO / MULTI: the candidate devices of one compiled
 // model with their compiled models, free slots, live statistics and health.
 // A request acquires a Lease (a slot plus an inner InferRequest on one
-// device) chosen by the SchedulingPolicy from a snapshot, runs it, and
+// device) chosen by the Policy (include/autosched/policy.hpp) from a snapshot, runs it, and
 // completes the lease with the outcome. Failures quarantine a device (runtime
 // fallback) until a probe after an exponential back-off succeeds. Devices
 // that stop taking requests (hand-over, LATENCY consolidation) drain: their
 // compiled model is released once their last in-flight request ends.
-// Thread-safe: one mutex, held only for bookkeeping (never while inferring,
-// compiling or calling observers). Private *_locked / release / consolidate
-// helpers expect the caller to hold it.
+// Requests waiting for a slot form a queue ordered by priority (model_priority),
+// then deadline (earliest first), then arrival; whenever a request arrives or
+// something changes (a slot frees, a device becomes ready, is quarantined,
+// re-admitted or drains) the queue is dispatched: the policy decides for the
+// head (and for re-routed requests behind it) which device, wait, or reject.
+// Thread-safe: one mutex, held only for bookkeeping and policy decisions
+// (never while inferring, compiling or calling observers); live statistics
+// have their own per-device lock (LiveStats). Private *_locked / release /
+// consolidate helpers expect the caller to hold the mutex.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -25,8 +32,9 @@
 
 #include "autosched/compiled_model.hpp"
 #include "autosched/observer.hpp"
+#include "autosched/policy.hpp"
 #include "scheduler/candidate_selection.hpp"
-#include "scheduler/scheduling_policy.hpp"
+#include "scheduler/live_stats.hpp"
 
 namespace autosched::scheduler {
 
@@ -42,6 +50,9 @@ struct CompiledCandidate {
 
 struct DeviceSetOptions {
   std::string label;           // "AUTO#3 'model'": logs and observer events
+  int priority = 1;            // model_priority: 0 HIGH, 1 MEDIUM, 2 LOW (across compiled models on a device)
+  double latency_budget_ms = 0;  // > 0: each request's deadline is its arrival + this
+  double model_gflops = 0;       // passed to the policy
   std::string virtual_name;    // "AUTO" / "MULTI"
   std::vector<std::string> output_ports;  // the model's output names (binding inner requests)
   bool runtime_fallback = true;
@@ -75,6 +86,10 @@ class DeviceSet {
     std::optional<InferRequest> request;
     bool probe = false;  // the device is quarantined; this run decides re-admission
     bool contended = false;  // a compile or warm-up ran meanwhile: its latency is not representative
+    bool first_run = false;  // the device's first run without warm-up: not in the latency statistics
+    std::uint64_t request_id = 0;
+    double predicted_ms = 0; // the policy's expectation (decision trace)
+    const char* reason = "";
     std::chrono::steady_clock::time_point start;
   };
   // Per-request record of devices already tried and their errors.
@@ -88,7 +103,13 @@ class DeviceSet {
   // rejected: the device refused this request (unsupported) but is healthy.
   enum class Outcome { ok, failed, rejected, cancelled };
 
-  DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<SchedulingPolicy> policy, DeviceSetOptions options);
+  // What the policy learns about a request besides its id.
+  struct RequestInfo {
+    std::uint64_t id = 0;
+    std::size_t input_bytes = 0;
+  };
+
+  DeviceSet(std::vector<Candidate> candidates, std::unique_ptr<Policy> policy, DeviceSetOptions options);
   ~DeviceSet();
   DeviceSet(const DeviceSet&) = delete;
   DeviceSet& operator=(const DeviceSet&) = delete;
@@ -106,11 +127,12 @@ class DeviceSet {
   std::string compile_errors() const;
 
   // ---- requests (device_set.cpp) ----
-  // Blocks until a device slot is chosen for the next attempt of a request.
-  // Throws Error(cancelled) once `cancelled` is set (wake() re-checks), and
-  // an Error listing every device's error when no device is left (its code is
-  // the attempts' common code, else device_failure).
-  Lease acquire(Attempts& attempts, std::uint64_t request_id, const std::atomic<bool>& cancelled);
+  // Queues the request and blocks until the policy chose a device slot for
+  // its next attempt. Throws Error(cancelled) once `cancelled` is set (wake()
+  // re-checks), Error(deadline_exceeded) when the policy rejects it
+  // (admission control), and an Error listing every device's error when no
+  // device is left (its code is the attempts' common code, else device_failure).
+  Lease acquire(Attempts& attempts, const RequestInfo& request, const std::atomic<bool>& cancelled);
   // Ends an attempt. `latency_ms` is the time on the device.
   void complete(Lease& lease, Outcome outcome, double latency_ms, const std::string& error);
   // Makes waiting acquire() calls re-check their cancel flags.
@@ -123,17 +145,35 @@ class DeviceSet {
   std::int64_t optimal_requests() const;
   // Slots of ready devices, plus an estimate for devices still compiling.
   unsigned slot_estimate() const;
-  std::vector<DeviceSnapshot> snapshot() const;
+  std::vector<DeviceStats> snapshot() const;
+  std::size_t queued() const;  // requests waiting for a slot
   std::size_t size() const { return devices_.size(); }
   const DeviceSetOptions& options() const { return options_; }
-  std::string policy_name() const;
+  const std::string& policy_name() const;
   std::vector<std::string> candidate_names() const;
 
  private:
   struct Device;
   using Clock = std::chrono::steady_clock;
 
-  DeviceSnapshot snapshot_of(std::size_t i) const;
+  struct Waiter;
+  DeviceStats snapshot_of(std::size_t i, Clock::time_point now) const;
+  // Fills view_ for `w` (eligibility, with draining devices for re-routed
+  // requests when nothing else is eligible) and reports what it found.
+  struct Scan {
+    bool any_eligible = false, compiling = false, last_resort = false;
+    std::size_t compilable = kNoDevice;
+    Clock::time_point next_probe = Clock::time_point::max();
+  };
+  Scan scan_locked(const Waiter& w, std::vector<DeviceStats>& view, Clock::time_point now, bool with_draining) const;
+  // Offers queued requests to the policy in queue order (see the top).
+  void dispatch_locked();
+  // Takes a slot on device `i` for waiter `w` (bookkeeping only).
+  void assign_locked(Waiter& w, std::size_t i, const Decision& decision);
+  void enqueue_locked(Waiter& w);
+  void dequeue_locked(Waiter& w);
+  // Something changed: dispatch the queue and wake whoever waits on it.
+  void changed_locked();
   // Releases a draining device with nothing in flight (moves its compiled
   // model into `garbage_`, destroyed after the lock is dropped).
   void release_if_idle(std::size_t i);
@@ -145,7 +185,7 @@ class DeviceSet {
   void decide_throughput_locked();
   // THROUGHPUT while measuring: target or helper still short of samples with a
   // free slot (fewest samples first, then priority), else kNoDevice.
-  std::size_t throughput_explore_locked(const std::vector<DeviceSnapshot>& view) const;
+  std::size_t throughput_explore_locked(const std::vector<DeviceStats>& view) const;
   void consolidate_latency();
   void device_event(DeviceEventKind kind, std::size_t i, const std::string& detail);
   // Hands released compiled models / inner requests to the reaper and
@@ -156,7 +196,12 @@ class DeviceSet {
   void reaper_main();
 
   std::vector<std::unique_ptr<Device>> devices_;
-  std::unique_ptr<SchedulingPolicy> policy_;
+  std::unique_ptr<Policy> policy_;
+  std::string policy_name_;
+  std::vector<Waiter*> queue_;          // waiting requests, in dispatch order
+  std::uint64_t next_seq_ = 0;
+  std::vector<DeviceStats> base_view_;  // scratch of dispatch_locked (no allocation per decision)
+  std::vector<DeviceStats> view_;
   DeviceSetOptions options_;
   std::size_t target_ = kNoDevice;
   std::size_t helper_ = kNoDevice;
@@ -164,7 +209,7 @@ class DeviceSet {
   enum class ThroughputChoice { undecided, target, helper };
   ThroughputChoice throughput_choice_ = ThroughputChoice::undecided;
   bool measuring_throughput_ = false;  // target and helper both serve until decided
-  unsigned compiling_ = 0;  // devices compiling (or warming up) right now
+  std::atomic<unsigned> compiling_{0};  // devices compiling (or warming up) right now
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
@@ -196,14 +241,12 @@ struct DeviceSet::Device {
   std::int64_t optimal = 0;
   unsigned in_flight = 0;
   std::vector<InferRequest> idle;     // inner requests ready for reuse
-  std::uint64_t completed = 0;
-  std::uint64_t failed = 0;
-  std::uint64_t samples = 0;          // completions in the average (the first is warm-up)
+  std::uint64_t leased = 0;           // attempts started on it
   bool warmed_up = false;             // a warm-up inference ran: every completion counts
-  double ewma_ms = 0;
-  std::vector<double> window;         // the latest latencies (ring of kLatencyWindow)
-  std::size_t window_next = 0;
-  double median_ms = 0;               // median of `window`
+  LiveStats stats;                    // latency, rate, failures (own lock)
+  // Requests waiting for this device name per priority level, over every
+  // device set of the process (model_priority); owned by a process-wide board.
+  std::array<std::atomic<int>, 3>* waiting_by_priority = nullptr;
   bool quarantined = false;
   bool probing = false;               // a probe run is in flight
   std::chrono::steady_clock::time_point probe_at;

@@ -44,7 +44,7 @@ void DeviceSet::mark_ready(std::size_t index, CompiledCandidate compiled) {
              index == helper_ ? " as the CPU helper" : "");
   device_event(DeviceEventKind::ready, index, "slots=" + std::to_string(d.slots));
   hand_over_locked();
-  changed_.notify_all();
+  changed_locked();
   flush(lock);
 }
 
@@ -92,13 +92,14 @@ void DeviceSet::decide_throughput_locked() {
   if (target.state != DeviceState::ready || helper.state != DeviceState::ready || target.quarantined ||
       helper.quarantined)
     return;
-  if (target.samples < options_.throughput_samples || helper.samples < options_.throughput_samples) return;
+  if (target.stats.samples() < options_.throughput_samples || helper.stats.samples() < options_.throughput_samples)
+    return;
   measuring_throughput_ = false;
-  const double target_rate = capacity_per_s(target.slots, target.median_ms);
-  const double helper_rate = capacity_per_s(helper.slots, helper.median_ms);
+  const double target_rate = capacity_per_s(target.slots, target.stats.p50_ms());
+  const double helper_rate = capacity_per_s(helper.slots, helper.stats.p50_ms());
   const auto figures = [](const Device& d, double rate) {
     return fmt::format("{} ({:.0f} inf/s: {} slots, median {:.3f} ms over {} runs)", d.candidate.name, rate, d.slots,
-                       d.median_ms, d.window.size());
+                       d.stats.p50_ms(), d.stats.samples());
   };
   if (target_rate > helper_rate) {
     throughput_choice_ = ThroughputChoice::target;
@@ -113,13 +114,14 @@ void DeviceSet::decide_throughput_locked() {
   }
 }
 
-std::size_t DeviceSet::throughput_explore_locked(const std::vector<DeviceSnapshot>& view) const {
+std::size_t DeviceSet::throughput_explore_locked(const std::vector<DeviceStats>& view) const {
   std::size_t pick = kNoDevice;
   for (const std::size_t i : {target_, helper_}) {
-    if (i == kNoDevice || !view[i].eligible || view[i].quarantined || view[i].free_slots() == 0) continue;
-    if (devices_[i]->samples >= options_.throughput_samples) continue;
-    if (pick == kNoDevice || devices_[i]->samples < devices_[pick]->samples ||
-        (devices_[i]->samples == devices_[pick]->samples && devices_[i]->priority < devices_[pick]->priority))
+    if (i == kNoDevice || !view[i].eligible || view[i].health != DeviceHealth::healthy || view[i].free_slots() == 0)
+      continue;
+    if (view[i].samples >= options_.throughput_samples) continue;
+    if (pick == kNoDevice || view[i].samples < view[pick].samples ||
+        (view[i].samples == view[pick].samples && devices_[i]->priority < devices_[pick]->priority))
       pick = i;
   }
   return pick;
@@ -133,7 +135,7 @@ void DeviceSet::mark_compile_failed(std::size_t index, const std::string& error)
   d.compile_error = error;
   log().warn("{}: compiling on {} failed: {}", options_.label, d.candidate.name, error);
   device_event(DeviceEventKind::compile_failed, index, error);
-  changed_.notify_all();
+  changed_locked();
   flush(lock);
 }
 
@@ -199,18 +201,18 @@ void DeviceSet::consolidate_latency() {
     const auto& d = *devices_[i];
     if (d.state == DeviceState::compiling) return;  // wait until every startup compile has ended
     if (d.state != DeviceState::ready || d.quarantined) continue;
-    if (d.samples < options_.latency_samples) return;
+    if (d.stats.samples() < options_.latency_samples) return;
     ++measured;
-    if (best == kNoDevice || d.median_ms < devices_[best]->median_ms) best = i;
+    if (best == kNoDevice || d.stats.p50_ms() < devices_[best]->stats.p50_ms()) best = i;
   }
   if (measured < 2) return;
   consolidated_ = true;
   std::string others;
   for (std::size_t i = 0; i < devices_.size(); ++i)
     if (i != best && devices_[i]->state == DeviceState::ready && !devices_[i]->quarantined)
-      others += ", " + devices_[i]->candidate.name + " " + fmt::format("{:.3f}", devices_[i]->median_ms) + " ms";
+      others += ", " + devices_[i]->candidate.name + " " + fmt::format("{:.3f}", devices_[i]->stats.p50_ms()) + " ms";
   log().info("{}: LATENCY: {} is measured fastest (median {:.3f} ms over {} runs{}); it runs the requests from now on",
-             options_.label, devices_[best]->candidate.name, devices_[best]->median_ms, devices_[best]->window.size(),
+             options_.label, devices_[best]->candidate.name, devices_[best]->stats.p50_ms(), devices_[best]->stats.samples(),
              others);
   for (std::size_t i = 0; i < devices_.size(); ++i)
     if (i != best && devices_[i]->state == DeviceState::ready && !devices_[i]->quarantined)
@@ -254,10 +256,7 @@ unsigned DeviceSet::slot_estimate() const {
   return std::max(1u, total);
 }
 
-std::string DeviceSet::policy_name() const {
-  std::lock_guard lock(mutex_);
-  return policy_->name();
-}
+const std::string& DeviceSet::policy_name() const { return policy_name_; }
 
 std::vector<std::string> DeviceSet::candidate_names() const {
   std::vector<std::string> names;

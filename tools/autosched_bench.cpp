@@ -72,7 +72,10 @@ std::string join(const std::vector<std::string>& items, const char* separator = 
   return s;
 }
 
-// Properties from the flags, then from -load_config for the device's family.
+// Properties from -load_config, then from the flags. The entry of the device's
+// family applies; under AUTO / MULTI the entries of other devices become its
+// device_properties (each applies to that candidate only), otherwise they are
+// reported and ignored.
 Properties compile_properties(const Options& o) {
   Properties props;
   if (!o.load_config.empty()) {
@@ -80,16 +83,34 @@ Properties compile_properties(const Options& o) {
     if (!config.is_object())
       throw Error(ErrorCode::invalid_argument, "-load_config '" + o.load_config +
                                                    "': expected {\"<device>\": {\"<property>\": value, ...}}");
+    const std::string family = device_family(o.device);
+    const bool virtual_device = family == "AUTO" || family == "MULTI";
+    nlohmann::json per_device = nlohmann::json::object();
     for (const auto& [device, entries] : config.items()) {
-      if (device != device_family(o.device)) {
+      if (device != family && !virtual_device) {
         std::printf("[ WARN ] -load_config: properties for %s ignored (only those for %s apply)\n", device.c_str(),
-                    device_family(o.device).c_str());
+                    family.c_str());
         continue;
       }
       if (!entries.is_object())
         throw Error(ErrorCode::invalid_argument, "-load_config: '" + device + "' must map property names to values");
+      if (device != family) {
+        per_device[device] = entries;
+        continue;
+      }
       for (const auto& [key, value] : entries.items())
         props[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
+    if (!per_device.empty()) {
+      std::vector<std::string> names;
+      for (const auto& [device, entries] : per_device.items()) names.push_back(device);
+      if (props.count("device_properties"))
+        throw Error(ErrorCode::invalid_argument, "-load_config: per-device properties given twice: as entries (" +
+                                                     join(names) + ") and in " + family +
+                                                     "'s device_properties; give them in one place");
+      props["device_properties"] = per_device.dump();
+      std::printf("[ INFO ] -load_config: properties for %s go to %s as device_properties\n", join(names).c_str(),
+                  family.c_str());
     }
   }
   if (o.hint != "none") {
@@ -310,7 +331,8 @@ int run_benchmark(const Options& o) {
       for (const auto& c : r.completions) {
         RequestEvent e{RequestEventKind::finished, o.device, ++id, 1, r.device_completions.front().device,
                        c.latency_ms, "", run.start + std::chrono::duration_cast<BenchClock::duration>(
-                                                         std::chrono::duration<double>(c.end_s))};
+                                                         std::chrono::duration<double>(c.end_s)),
+                       {}, {}, 0};
         trace->on_request(e);
       }
     }

@@ -45,6 +45,11 @@ struct RequestEvent {
   double latency_ms = 0;       // finished / rerouted / failed: time on `device`
   std::string detail;
   std::chrono::steady_clock::time_point time;
+  // Decision trace (started / finished / rerouted): why the policy chose
+  // `device` and what latency it expected; compare with latency_ms.
+  std::string policy;               // the policy's name
+  std::string reason;               // the policy's short reason
+  double predicted_latency_ms = 0;  // 0 when the policy made no prediction
 };
 
 struct DeviceEvent {

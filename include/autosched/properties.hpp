@@ -73,8 +73,24 @@ inline constexpr Property<bool> enable_hyper_threading{"enable_hyper_threading"}
 inline constexpr Property<std::string> cache_dir{"cache_dir"};
 inline constexpr Property<bool> enable_startup_fallback{"enable_startup_fallback"};
 inline constexpr Property<bool> enable_runtime_fallback{"enable_runtime_fallback"};
+// AUTO/MULTI: a policy by name (device_priority, round_robin, latency,
+// throughput, slo, or one registered with register_policy) or the path of a
+// policy library (include/autosched/policy.hpp). Default: by the hint.
 inline constexpr Property<std::string> schedule_policy{"schedule_policy"};
+// AUTO/MULTI with the slo policy: a request no device can finish within
+// latency_budget_ms fails at once with ErrorCode::deadline_exceeded instead of waiting.
+inline constexpr Property<bool> reject_over_budget{"reject_over_budget"};
 inline constexpr Property<std::vector<std::string>> device_priorities{"device_priorities"};
+// AUTO/MULTI: properties for one candidate only, overriding (or adding to) the
+// ones every candidate gets, e.g. a CPU with 2 streams and an OCL sub-device:
+//   CPU:{num_streams:2,inference_num_threads:1},OCL.0:{ocl_compute_units:1}
+//   {"CPU": {"num_streams": 2, "inference_num_threads": 1}, "OCL.0": {"ocl_compute_units": 1}}
+// (JSON when the text starts with {" ; in the brace form quote a value that
+// holds ',' or '}'). A device is named by its name or an alias; an entry that
+// names no candidate, malformed text (reported with its character position)
+// or a bad property is Error(invalid_argument). The compiled model reports the
+// properties each candidate was compiled with as JSON. Other devices ignore it.
+inline constexpr Property<std::string> device_properties{"device_properties"};
 // AUTO/MULTI: an inference running longer than this on one device is cancelled
 // and re-run elsewhere (runtime fallback). 0 (default): derived from the
 // device's measured latency once it has some, otherwise no limit.

@@ -225,6 +225,29 @@ TEST_F(BenchTool, DumpedConfigLoadsBack) {
   EXPECT_NE(r.out.find("num_streams=2"), std::string::npos) << r.out;
 }
 
+TEST_F(BenchTool, LoadConfigEntriesOfOtherDevicesBecomeDeviceProperties) {
+  const std::string config = path("config.json"), json = path("run.json");
+  std::ofstream(config) << R"({"MULTI": {"enable_runtime_fallback": true},
+                               "CPU": {"num_streams": 1, "inference_num_threads": 1}})";
+  auto r = run_tool(kBench, {"-d", "MULTI:SIM.fast_gpu,CPU", "-niter", "4", "-load_config", config, "--json", json});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("properties for CPU go to MULTI as device_properties"), std::string::npos) << r.out;
+  const auto report = nlohmann::json::parse(read_text(json));
+  const auto effective =
+      nlohmann::json::parse(report["effective"]["properties"]["device_properties"].get<std::string>());
+  EXPECT_EQ(effective["CPU"]["num_streams"], "1") << effective.dump();
+  EXPECT_EQ(effective["CPU"]["inference_num_threads"], "1") << effective.dump();
+  EXPECT_FALSE(effective["SIM.fast_gpu"].contains("inference_num_threads")) << effective.dump();
+
+  // An entry for a device that is no candidate is an error naming it.
+  std::ofstream(config, std::ios::trunc) << R"({"OCL.9": {"num_streams": 1}})";
+  r = run_tool(kBench, {"-d", "MULTI:SIM.fast_gpu,CPU", "-niter", "4", "-load_config", config});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("device_properties entry 'OCL.9' names no candidate device; candidates: SIM.fast_gpu, CPU"),
+            std::string::npos)
+      << r.err;
+}
+
 struct BadInput {
   std::vector<std::string> args;
   std::string message;  // a part of the one-line error

@@ -19,6 +19,26 @@ void FakeDeviceControl::record(float value) {
   ++completed_[value];
 }
 
+Properties FakeDeviceControl::compile_properties() const {
+  std::lock_guard lock(mutex_);
+  return compile_properties_;
+}
+
+Properties FakeDeviceControl::cache_query_properties() const {
+  std::lock_guard lock(mutex_);
+  return cache_query_properties_;
+}
+
+void FakeDeviceControl::record_compile(const Properties& properties) {
+  std::lock_guard lock(mutex_);
+  compile_properties_ = properties;
+}
+
+void FakeDeviceControl::record_cache_query(const Properties& properties) {
+  std::lock_guard lock(mutex_);
+  cache_query_properties_ = properties;
+}
+
 void FakeDeviceControl::reset() {
   compile_ms = 0;
   fail_compile = false;
@@ -37,6 +57,8 @@ void FakeDeviceControl::reset() {
   max_running = 0;
   std::lock_guard lock(mutex_);
   completed_.clear();
+  compile_properties_.clear();
+  cache_query_properties_.clear();
 }
 
 namespace {
@@ -147,7 +169,8 @@ class FakeDevice : public plugin::IDevice {
   bool default_candidate() const override {
     return default_candidate_ ? *default_candidate_ : IDevice::default_candidate();
   }
-  bool is_compile_cached(const Model&, const Properties&) const override {
+  bool is_compile_cached(const Model&, const Properties& properties) const override {
+    if (control_) control_->record_cache_query(properties);
     return control_ && control_->compile_cached;
   }
   std::set<std::string> query_model(const Model& model) const override {
@@ -156,8 +179,9 @@ class FakeDevice : public plugin::IDevice {
       if (!identity_only_ || n.op_type == "Identity") s.insert(n.name);
     return s;
   }
-  std::shared_ptr<plugin::ICompiledModel> compile(const Model& model, const Properties&) override {
+  std::shared_ptr<plugin::ICompiledModel> compile(const Model& model, const Properties& properties) override {
     if (!control_) throw Error(ErrorCode::unsupported, name_ + " is a selection-only test device");
+    control_->record_compile(properties);
     ++control_->compiles;
     std::this_thread::sleep_for(std::chrono::milliseconds(control_->compile_ms.load()));
     if (control_->fail_compile) throw Error(ErrorCode::device_failure, name_ + ": injected compile failure");

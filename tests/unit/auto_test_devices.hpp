@@ -42,11 +42,17 @@ struct FakeDeviceControl {
   // Successful runs per value of input element 0.
   std::map<float, int> completed_values() const;
   void record(float value);
+  // The properties of the last compile / is_compile_cached call.
+  Properties compile_properties() const;
+  Properties cache_query_properties() const;
+  void record_compile(const Properties& properties);
+  void record_cache_query(const Properties& properties);
   void reset();
 
  private:
   mutable std::mutex mutex_;
   std::map<float, int> completed_;
+  Properties compile_properties_, cache_query_properties_;
 };
 
 // The controls of FAKE.<suffix> ("gpu", "igpu", "npu", "cpu", "cpu2").
