@@ -49,17 +49,18 @@ struct Later {
 // A request in the system (queued or running).
 struct Request {
   std::uint64_t id = 0;
-  Tick arrival = 0;
+  Tick arrival = 0;         // first entry: end-to-end latency is measured from here
+  Tick enqueued = 0;        // this attempt's entry into the queue (PendingRequest::enqueued)
   unsigned attempt = 1;
   std::uint64_t tried = 0;  // bit i: failed on device i
   // The running attempt.
-  Tick attempt_start = 0;
   double attempt_ms = 0;
   bool attempt_ok = true;
   bool probe = false;
+  bool measured = true;  // counts in the latency statistics (not a device's first run)
 };
 
-// A FIFO of pool indices on a growing ring buffer (no allocation per push once grown).
+// The request queue: pool indices on a growing ring buffer (no allocation per push once grown).
 class IndexQueue {
  public:
   bool empty() const { return size_ == 0; }
@@ -69,10 +70,16 @@ class IndexQueue {
     head_ = (head_ + 1) % ring_.size();
     --size_;
   }
+  std::uint32_t at(std::size_t k) const { return ring_[(head_ + k) % ring_.size()]; }
   void push(std::uint32_t v) {
     if (size_ == ring_.size()) grow();
     ring_[(head_ + size_) % ring_.size()] = v;
     ++size_;
+  }
+  // Removes element k in O(k): the ones before it move up by one.
+  void erase(std::size_t k) {
+    for (std::size_t i = k; i > 0; --i) ring_[(head_ + i) % ring_.size()] = ring_[(head_ + i - 1) % ring_.size()];
+    pop();
   }
 
  private:
@@ -94,6 +101,7 @@ struct Device {
   bool quarantined = false;
   bool probing = false;
   Tick probe_at = 0;
+  std::uint64_t leased = 0;       // attempts started on it
   double backoff_ms = 0;
   Tick disappear_at = kNever;
   Tick busy = 0;                  // slot-nanoseconds spent running attempts
@@ -160,7 +168,7 @@ class Simulation {
       }
       dispatch();
     }
-    result_.stranded = retry_.size() + fresh_.size();
+    result_.stranded = queue_.size();
     summarise();
     return std::move(result_);
   }
@@ -189,7 +197,8 @@ class Simulation {
     pool_[slot] = Request{};
     pool_[slot].id = ++issued_;
     pool_[slot].arrival = at;
-    fresh_.push(slot);
+    pool_[slot].enqueued = at;
+    queue_.push(slot);
   }
 
   // A request leaves the system (completed, rejected or failed everywhere).
@@ -201,12 +210,9 @@ class Simulation {
     if (config_.arrivals.kind == ArrivalProcess::Kind::closed && issued_ < config_.requests) issue(now_);
   }
 
-  // Fills snapshot_ for a decision at now_ about `request` (nullptr: for on_complete).
-  // Returns whether any device is eligible.
-  bool fill_snapshot(const Request* request) {
+  // Refreshes the statistics part of snapshot_ for now_ (LiveStats::fill; cached per device and instant).
+  void refresh_snapshot() {
     const auto at = time_point_of(now_);
-    const std::uint64_t tried = request ? request->tried : 0;
-    bool any_eligible = false, last_resort = false;
     for (std::size_t i = 0; i < devices_.size(); ++i) {
       auto& d = devices_[i];
       auto& s = snapshot_[i];
@@ -218,74 +224,102 @@ class Simulation {
       s.in_flight = d.in_flight;
       s.health = d.quarantined ? DeviceHealth::quarantined : DeviceHealth::healthy;
       s.eligible = false;
-      if (tried & (1ULL << i)) continue;
-      // As the real device set: a quarantined device takes one probe after its back-off.
+    }
+  }
+
+  struct Scan {
+    bool any_eligible = false;
+    bool last_resort = false;  // an untried device is quarantined and not (yet) due for a probe
+  };
+
+  // Eligibility for `r`, as DeviceSet::scan_locked: not tried by it, and
+  // healthy, or quarantined and due for its one probe.
+  Scan scan(const Request& r) {
+    Scan out;
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+      const auto& d = devices_[i];
+      auto& s = snapshot_[i];
+      s.eligible = false;
+      if (r.tried & (1ULL << i)) continue;
       if (!d.quarantined || (!d.probing && now_ >= d.probe_at))
         s.eligible = true;
       else
-        last_resort = last_resort || !d.probing;
-      any_eligible = any_eligible || s.eligible;
+        out.last_resort = true;
+      out.any_eligible = out.any_eligible || s.eligible;
     }
-    if (!any_eligible && last_resort) {
-      // Every untried device is quarantined: try them anyway rather than wait out the back-off.
-      for (std::size_t i = 0; i < devices_.size(); ++i)
-        if (!(tried & (1ULL << i)) && !devices_[i].probing) snapshot_[i].eligible = any_eligible = true;
-    }
-    return any_eligible;
+    return out;
   }
 
-  enum class Offer { ran, waited, rejected };
-
-  Offer offer(std::uint32_t slot) {
-    auto& r = pool_[slot];
-    if (!fill_snapshot(&r)) return Offer::waited;
-    bool free_eligible = false;
-    for (const auto& s : snapshot_) free_eligible = free_eligible || (s.eligible && s.free_slots() > 0);
-    // Without a free eligible slot the answer can only be wait, or reject
-    // under admission control: ask the policy only when rejecting is possible.
-    if (!free_eligible && !config_.policy_config.reject_over_budget) return Offer::waited;
-    PendingRequest pending;
-    pending.id = r.id;
-    pending.attempt = r.attempt;
-    pending.enqueued = time_point_of(r.arrival);
-    pending.now = time_point_of(now_);
-    pending.queued = retry_.size() + fresh_.size();
-    pending.model_gflops = config_.workload.gflop_per_item * double(config_.workload.batch);
-    pending.input_bytes = config_.workload.input_bytes;
-    ++result_.decisions;
-    const Decision decision = policy_->choose(snapshot_, pending);
-    switch (decision.kind) {
-      case Decision::Kind::run:
-        if (decision.device < snapshot_.size() && snapshot_[decision.device].eligible &&
-            snapshot_[decision.device].free_slots() > 0) {
-          start(decision.device, slot);
-          return Offer::ran;
+  // As DeviceSet::dispatch_locked: the queue in order; each request is
+  // offered to the policy; a first attempt that waits stops the pass (the
+  // ones behind it would get the same answer), a re-routed one that waits is
+  // passed over (it excludes devices, so the next may still run).
+  void dispatch() {
+    refresh_snapshot();
+    for (std::size_t k = 0; k < queue_.size();) {
+      const std::uint32_t slot = queue_.at(k);
+      const Request& r = pool_[slot];
+      const bool rerouting = r.attempt > 1;
+      const Scan found = scan(r);
+      if (!found.any_eligible) {
+        // The device set's "stuck" path: a last resort on the first untried,
+        // quarantined device with a free slot (not through the policy), or,
+        // with no untried device left, the request fails.
+        if (!found.last_resort) {
+          queue_.erase(k);
+          ++result_.failed;
+          retire(slot);
+          continue;
         }
-        ++result_.invalid_decisions;
-        [[fallthrough]];
-      case Decision::Kind::wait: ++result_.waits; return Offer::waited;
-      case Decision::Kind::reject:
+        const auto pick = last_resort(r);
+        if (pick < devices_.size()) {
+          queue_.erase(k);
+          start(pick, slot);
+          continue;
+        }
+        ++k;
+        continue;
+      }
+      PendingRequest pending;
+      pending.id = r.id;
+      pending.attempt = r.attempt;
+      pending.enqueued = time_point_of(r.enqueued);
+      if (config_.policy_config.latency_budget_ms > 0)
+        pending.deadline = time_point_of(r.enqueued + ticks_of_ms(config_.policy_config.latency_budget_ms));
+      pending.now = time_point_of(now_);
+      pending.queued = queue_.size();
+      pending.model_gflops = config_.workload.gflop_per_item * double(config_.workload.batch);
+      pending.input_bytes = config_.workload.input_bytes;
+      ++result_.decisions;
+      const Decision decision = policy_->choose(snapshot_, pending);
+      if (decision.kind == Decision::Kind::reject) {
+        queue_.erase(k);
         ++result_.rejected;
         retire(slot);
-        return Offer::rejected;
+        continue;
+      }
+      if (decision.kind == Decision::Kind::run) {
+        if (decision.device < snapshot_.size() && snapshot_[decision.device].eligible &&
+            snapshot_[decision.device].free_slots() > 0) {
+          queue_.erase(k);
+          start(decision.device, slot);
+          continue;
+        }
+        ++result_.invalid_decisions;
+      }
+      ++result_.waits;
+      if (!rerouting) return;
+      ++k;
     }
-    return Offer::waited;
   }
 
-  // Offers the heads of the queues (re-routed requests first) until neither moves.
-  void dispatch() {
-    for (;;) {
-      bool moved = false;
-      for (IndexQueue* queue : {&retry_, &fresh_}) {
-        if (queue->empty()) continue;
-        const auto slot = queue->front();
-        if (offer(slot) != Offer::waited) {
-          queue->pop();
-          moved = true;
-        }
-      }
-      if (!moved) return;
+  // The first untried, quarantined device that is not probing and has a free slot, or none (size()).
+  std::size_t last_resort(const Request& r) const {
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+      const auto& d = devices_[i];
+      if (!(r.tried & (1ULL << i)) && !d.probing && d.in_flight < d.spec->profile.parallel_slots) return i;
     }
+    return devices_.size();
   }
 
   void start(std::size_t index, std::uint32_t slot) {
@@ -310,12 +344,14 @@ class Simulation {
       end = d.disappear_at;
       ok = false;
     }
-    r.attempt_start = now_;
     r.attempt_ms = ms_of_ticks(end - now_);
     r.attempt_ok = ok;
     r.probe = d.quarantined;
+    // As the device set: a device's first run (not warmed up) counts for the rate, not the latency.
+    r.measured = d.leased++ > 0;
     if (r.probe) d.probing = true;
     ++d.in_flight;
+    ++snapshot_[index].in_flight;
     d.busy += end - now_;
     push_event(end, EventKind::finish, std::uint32_t(index), slot);
   }
@@ -327,7 +363,10 @@ class Simulation {
     if (r.probe) d.probing = false;
     const auto at = time_point_of(now_);
     if (r.attempt_ok) {
-      d.stats.record(r.attempt_ms, at);
+      if (r.measured)
+        d.stats.record(r.attempt_ms, at);
+      else
+        d.stats.record_unmeasured(at);
       ++d.result.completed;
       if (d.quarantined) {  // the probe succeeded: re-admitted
         d.quarantined = false;
@@ -344,7 +383,7 @@ class Simulation {
       push_event(d.probe_at, EventKind::probe, std::uint32_t(index), 0);
     }
     ++d.stats_version;
-    fill_snapshot(nullptr);
+    refresh_snapshot();  // (eligible stays false, as in the device set's on_complete snapshot)
     policy_->on_complete(snapshot_, Completion{r.id, index, r.attempt_ms, r.attempt_ok});
     if (r.attempt_ok) {
       latencies_.push_back(ms_of_ticks(now_ - r.arrival));
@@ -359,9 +398,11 @@ class Simulation {
       retire(slot);
       return;
     }
+    // Re-enqueued at the back as a new attempt, as acquire() does after a failure.
     ++r.attempt;
+    r.enqueued = now_;
     ++result_.retries;
-    retry_.push(slot);
+    queue_.push(slot);
   }
 
   void summarise() {
@@ -411,7 +452,7 @@ class Simulation {
   std::vector<DeviceStats> snapshot_;
   std::vector<Request> pool_;
   std::vector<std::uint32_t> free_;
-  IndexQueue retry_, fresh_;
+  IndexQueue queue_;
   std::priority_queue<Event, std::vector<Event>, Later> events_;
   std::mt19937_64 rng_;  // arrivals (the engine's output is the same on every platform)
   std::uint64_t seq_ = 0, issued_ = 0, finished_ = 0, all_tried_ = 0;
