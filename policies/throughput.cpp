@@ -14,10 +14,16 @@
 //     through them; the last of them is expected to finish after
 //       queued / R  +  (sum of their slots) / R
 //     (queue wait, then the rate-weighted mean latency of those devices).
-//     Only when that is below the candidate's own latency does the request
-//     wait; otherwise it runs on the candidate. A deep queue therefore always
-//     uses every free slot, and a single request does not go to a slow device
-//     while a fast one is about to free.
+//     New requests keep arriving meanwhile, at the rate requests complete
+//     now (sum of completions_per_s, a proxy for the arrival rate in steady
+//     state), so the faster devices drain the queue only at R - arrivals: when
+//     the faster devices alone cannot keep up (R <= arrivals, e.g. a closed
+//     loop that saturates them) the queue never drains and the candidate
+//     runs the request. Only when the drain time is below the candidate's own
+//     latency does the request wait; otherwise it runs on the candidate. A
+//     deep queue or sustained load therefore uses every free slot, and a
+//     single request under light load does not go to a slow device while a
+//     fast one is about to free.
 //
 // Capacity comes from slots and typical latency (p50 over a window, robust to
 // one-off spikes), not from completions_per_s: the measured rate reflects the
@@ -51,6 +57,8 @@ Decision ThroughputPolicy::choose(std::span<const DeviceStats> devices, const Pe
   double rate_per_ms = 0;  // combined rate of the faster, full devices
   double faster_slots = 0;
   double backlog = double(std::max<std::size_t>(request.queued, 1));
+  double arrivals_per_ms = 0;
+  for (const auto& d : devices) arrivals_per_ms += d.completions_per_s / 1000.0;
   for (const auto& d : devices) {
     if (!d.eligible || !is_measured(d) || d.slots == 0 || d.free_slots() > 0) continue;
     if (d.typical_latency_ms() >= candidate_ms) continue;
@@ -58,7 +66,8 @@ Decision ThroughputPolicy::choose(std::span<const DeviceStats> devices, const Pe
     faster_slots += double(d.slots);
     backlog += double(d.in_flight - d.slots);
   }
-  if (rate_per_ms > 0 && (backlog + faster_slots) / rate_per_ms < candidate_ms)
+  const double drain_per_ms = rate_per_ms - arrivals_per_ms;
+  if (rate_per_ms > 0 && drain_per_ms > 0 && (backlog + faster_slots) / drain_per_ms < candidate_ms)
     return Decision::wait("waiting for faster device");
   return Decision::run(best, candidate_ms, "fastest free");
 }

@@ -7,7 +7,8 @@ namespace autosched::scheduler {
 
 LiveStats::LiveStats(LiveStatsOptions options) : options_(options) {
   if (options_.window == 0) options_.window = 1;
-  if (options_.max_rate_events < 2) options_.max_rate_events = 2;
+  if (options_.rate_window.count() < std::int64_t(kRateBuckets)) options_.rate_window = std::chrono::milliseconds(kRateBuckets);
+  bucket_length_ = std::chrono::duration_cast<Clock::duration>(options_.rate_window) / kRateBuckets;
   if (options_.clip_factor < 1) options_.clip_factor = 1;
   window_.reserve(options_.window);
   scratch_.reserve(options_.window);
@@ -30,22 +31,24 @@ void LiveStats::record(double latency_ms, Clock::time_point now, unsigned batch_
   window_next_ = (window_next_ + 1) % options_.window;
   batch_ = batch_size == 0 ? 1 : batch_size;
   dirty_ = true;
-  ++completed_;
-  if (completions_.size() < options_.max_rate_events)
-    completions_.push_back(now);
-  else
-    completions_[completions_next_] = now;
-  completions_next_ = (completions_next_ + 1) % options_.max_rate_events;
+  count_completion_locked(now);
 }
 
 void LiveStats::record_unmeasured(Clock::time_point now) {
   std::lock_guard lock(mutex_);
+  count_completion_locked(now);
+}
+
+void LiveStats::count_completion_locked(Clock::time_point now) {
   ++completed_;
-  if (completions_.size() < options_.max_rate_events)
-    completions_.push_back(now);
-  else
-    completions_[completions_next_] = now;
-  completions_next_ = (completions_next_ + 1) % options_.max_rate_events;
+  const std::int64_t index = bucket_of(now);
+  auto& b = buckets_[std::size_t(((index % std::int64_t(kRateBuckets)) + std::int64_t(kRateBuckets)) %
+                                 std::int64_t(kRateBuckets))];
+  if (b.index != index) {
+    b.index = index;
+    b.count = 0;
+  }
+  ++b.count;
 }
 
 void LiveStats::record_failure() {
@@ -93,11 +96,11 @@ void LiveStats::fill(DeviceStats& out, Clock::time_point now) const {
   out.p90_latency_ms = p90_;
   out.p99_latency_ms = p99_;
   out.batch_size = batch_;
-  // Completions within the rate window before `now`.
-  const auto from = now - options_.rate_window;
-  std::size_t n = 0;
-  for (const auto t : completions_)
-    if (t > from && t <= now) ++n;
+  // Completions in the buckets of the window ending with now's bucket.
+  const std::int64_t current = bucket_of(now);
+  std::uint64_t n = 0;
+  for (const auto& b : buckets_)
+    if (b.index > current - std::int64_t(kRateBuckets) && b.index <= current) n += b.count;
   out.completions_per_s = double(n) / std::chrono::duration<double>(options_.rate_window).count();
 }
 

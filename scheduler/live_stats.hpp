@@ -25,8 +25,7 @@ struct LiveStatsOptions {
   std::size_t window = 16;         // latency samples in the percentiles
   double ewma_weight = 0.2;        // weight of the newest sample
   double clip_factor = 3.0;        // EWMA outlier clipping
-  std::chrono::milliseconds rate_window{1000};  // completions per second over this
-  std::size_t max_rate_events = 256;            // bound on remembered completion times
+  std::chrono::milliseconds rate_window{1000};  // completions per second over this (10 buckets)
 };
 
 class LiveStats {
@@ -62,8 +61,17 @@ class LiveStats {
   unsigned batch_ = 1;
   std::vector<double> window_;       // ring of the latest samples
   std::size_t window_next_ = 0;
-  std::vector<Clock::time_point> completions_;  // ring of the latest completion times
-  std::size_t completions_next_ = 0;
+  // Completions per time bucket (rate_window / kRateBuckets each), a ring
+  // indexed by bucket number: the rate costs O(buckets), whatever the rate.
+  static constexpr std::size_t kRateBuckets = 10;
+  struct RateBucket {
+    std::int64_t index = -1;
+    std::uint64_t count = 0;
+  };
+  RateBucket buckets_[kRateBuckets];
+  Clock::duration bucket_length_{};
+  std::int64_t bucket_of(Clock::time_point t) const { return t.time_since_epoch() / bucket_length_; }
+  void count_completion_locked(Clock::time_point now);
   mutable bool dirty_ = false;
   mutable double p50_ = 0, p90_ = 0, p99_ = 0;
   mutable std::vector<double> scratch_;
