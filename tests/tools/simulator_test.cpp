@@ -184,5 +184,66 @@ TEST(Simulator, AnUnknownPolicyIsTheRegistrysError) {
   }
 }
 
+
+// Re-balancing end to end (issue 8): the real throughput policy and LiveStats
+// on the virtual clock. Device A (2 ms) slows down 4x at t = 2 s; device B
+// (4 ms) does not. Before: A does 2/3 of the work; after: 1/3. The split must
+// follow within 50 completions on A (0.4 s of its slowed rate), i.e. the
+// first full time bucket after the slowdown already shows the new split.
+TEST(SimulatorRebalancing, ThroughputSplitReconvergesAfterA4xSlowdown) {
+  auto a = device(R"({"name": "a", "device_class": "discrete_gpu", "latency": {"base_ms": 2},
+                      "slowdowns": [{"start_s": 2, "duration_s": 1000, "factor": 4}]})",
+                  "SIM.a");
+  auto b = device(R"({"name": "b", "device_class": "cpu", "latency": {"base_ms": 4}})", "SIM.b");
+  auto config = closed_loop({a, b}, "throughput", 8, 4500);  // ~2 s fast + ~8 s slowed
+  config.workload.gflop_per_item = 0;
+  config.buckets = 20;
+  const auto r = simulate(config);
+  ASSERT_EQ(r.completed, 4500u);
+  ASSERT_EQ(r.devices.size(), 2u);
+  const auto share_of_a = [&](std::size_t bucket) {
+    const double on_a = double(r.devices[0].timeline[bucket]);
+    const double on_b = double(r.devices[1].timeline[bucket]);
+    return on_a / std::max(1.0, on_a + on_b);
+  };
+  const auto bucket_at = [&](double t_s) { return std::size_t(t_s / r.bucket_s); };
+  ASSERT_GT(r.duration_s, 6.0);
+  EXPECT_NEAR(share_of_a(0), 2.0 / 3.0, 0.07) << "before the slowdown A runs 2/3";
+  // The first whole bucket starting 0.4 s after the slowdown, and every later one.
+  for (std::size_t k = bucket_at(2.4) + 1; k + 1 < r.devices[0].timeline.size(); ++k)
+    EXPECT_NEAR(share_of_a(k), 1.0 / 3.0, 0.07) << "bucket " << k << " at " << double(k) * r.bucket_s << " s";
+}
+
+// The same slowdown under light load (one client): the latency policy runs
+// every request on the measured fastest device, so it must leave A for B once
+// A's own measurements show it slowed (a policy that ignored live timing, e.g.
+// device_priority, would stay on A). Within 50 completions on A.
+TEST(SimulatorRebalancing, LatencyPolicyLeavesADeviceThatSlowedDown) {
+  auto a = device(R"({"name": "a", "device_class": "discrete_gpu", "latency": {"base_ms": 2},
+                      "slowdowns": [{"start_s": 2, "duration_s": 1000, "factor": 4}]})",
+                  "SIM.a");
+  auto b = device(R"({"name": "b", "device_class": "cpu", "latency": {"base_ms": 4}})", "SIM.b");
+  for (const std::string policy : {"latency", "device_priority"}) {
+    auto config = closed_loop({a, b}, policy, 1, 3000);
+    config.workload.gflop_per_item = 0;
+    config.buckets = 20;
+    const auto r = simulate(config);
+    ASSERT_EQ(r.completed, 3000u);
+    const std::size_t slowed = std::size_t(2.0 / r.bucket_s) + 1;  // first whole bucket after t = 2 s
+    std::uint64_t on_a_after = 0, total_after = 0;
+    for (std::size_t k = slowed; k < r.devices[0].timeline.size(); ++k) {
+      on_a_after += r.devices[0].timeline[k];
+      total_after += r.devices[0].timeline[k] + r.devices[1].timeline[k];
+    }
+    ASSERT_GT(total_after, 0u);
+    if (policy == "latency") {
+      EXPECT_GT(r.devices[0].timeline[0], r.devices[1].timeline[0] * 10) << "A is fastest before the slowdown";
+      EXPECT_LE(on_a_after, 50u) << "A kept requests after it slowed down";
+    } else {
+      EXPECT_EQ(on_a_after, total_after) << "device_priority ignores timing (control)";
+    }
+  }
+}
+
 }  // namespace
 }  // namespace autosched::tools
