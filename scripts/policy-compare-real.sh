@@ -2,7 +2,9 @@
 # Issue 8's policy comparison on real devices: every built-in policy through
 # MULTI over the CPU device and the OpenCL device (PoCL on a CPU-only
 # machine), on the builtin models, next to each device alone as the
-# reference. One autosched-bench run per row (cumulative_throughput hint for
+# reference (and the CPU alone behind MULTI, which separates what the second
+# device adds from what MULTI's machinery does). One
+# autosched-bench run per row (cumulative_throughput hint for
 # MULTI, throughput for a device alone), every run with the same --cache_dir
 # so OpenCL programs compile once. Prints a markdown table (throughput, ratio
 # to the CPU alone, p50, p99, per-device share) and writes it with every
@@ -78,6 +80,10 @@ for ((round = 1; round <= rounds; ++round)); do
   for model in $models; do
     budget=$(budget_for "$model")
     for device in ${devices//,/ }; do run "$model" "$device alone" "$device" throughput; done
+    # The CPU alone behind MULTI (MULTI's machinery, one device; its own optimal request count).
+    if [[ ,$devices, == *,CPU,* ]]; then
+      run "$model" "MULTI:CPU only (throughput)" "MULTI:CPU" cumulative_throughput --policy throughput
+    fi
     for policy in $policies; do
       if [[ $policy == slo ]]; then
         run "$model" "MULTI $policy (budget $budget ms)" "MULTI:$devices" cumulative_throughput \
