@@ -38,6 +38,33 @@ bool uniform(const std::vector<std::size_t>& offsets, std::size_t& stride) {
 }
 }  // namespace
 
+void CacheState::mark_blas_built(std::uint64_t key) {
+  std::lock_guard lock(mutex_);
+  blas_built_.insert(key);
+}
+
+bool CacheState::blas_built(std::uint64_t key) const {
+  std::lock_guard lock(mutex_);
+  return blas_built_.count(key) != 0;
+}
+
+std::uint64_t blas_key(const ir::Graph& graph, const DeviceInfo& device) {
+  std::uint64_t h = fnv1a(device.name.data(), device.name.size());
+  auto add = [&h](const std::string& text) { h = fnv1a(text.data(), text.size() + 1, h); };  // with the '\0'
+  add(std::to_string(device.compute_units));
+  for (const auto& node : graph.nodes) {
+    add(node.op_type);
+    for (const auto& v : node.inputs) add(v);
+    for (const auto& v : node.outputs) add(v);
+    for (const char* attr : {"transA", "transB", "group"}) add(std::to_string(node.get_int(attr, -1)));
+  }
+  for (const auto& [name, info] : graph.values) {
+    add(name);
+    add(info.shape.to_string());
+  }
+  return h;
+}
+
 struct OclCompiledModel::Slot {
   Queue queue;
   std::vector<Kernel> kernels;  // by KernelId
@@ -61,12 +88,12 @@ class OclSyncRequest : public plugin::ISyncInferRequest {
 };
 
 OclCompiledModel::OclCompiledModel(Model model, DeviceInfo device, SubDevice sub_device, CompileOptions options,
-                                   std::shared_ptr<CacheCounters> counters)
+                                   std::shared_ptr<CacheState> cache)
     : model_(std::move(model)),
       device_(std::move(device)),
       sub_device_(std::move(sub_device)),
       options_(std::move(options)),
-      counters_(std::move(counters)) {
+      cache_(std::move(cache)) {
   const auto start = std::chrono::steady_clock::now();
   plan_ = lower_graph(model_.graph());  // unsupported ops fail before any CL work
   context_ = create_context(device_.id);
@@ -74,9 +101,9 @@ OclCompiledModel::OclCompiledModel(Model model, DeviceInfo device, SubDevice sub
   program_ = build_program(context_.get(), device_, kernel_source(), build_options(device_.fp64), options_.cache_dir);
   build_ms_ = ms_since(build_start);
   switch (program_.outcome) {
-    case CacheOutcome::hit: ++counters_->hits; break;
-    case CacheOutcome::miss: ++counters_->misses; break;
-    case CacheOutcome::rebuilt: ++counters_->rebuilt; break;
+    case CacheOutcome::hit: ++cache_->hits; break;
+    case CacheOutcome::miss: ++cache_->misses; break;
+    case CacheOutcome::rebuilt: ++cache_->rebuilt; break;
     case CacheOutcome::disabled: break;
   }
   for (const Tensor& t : plan_.constants)
@@ -95,6 +122,7 @@ OclCompiledModel::OclCompiledModel(Model model, DeviceInfo device, SubDevice sub
   const std::vector<bool> steps = warmup_steps();
   run(*slots_.front(), inputs, outputs, nullptr, &steps);
   warmup_ms_ = ms_since(warmup_start);
+  cache_->mark_blas_built(blas_key(model_.graph(), device_));
   if (program_.outcome == CacheOutcome::miss || program_.outcome == CacheOutcome::rebuilt)
     store_program_binary(program_.program.get(), device_,
                          program_cache_key(device_, kernel_source(), build_options(device_.fp64)), program_.cache_file);
@@ -298,7 +326,7 @@ std::string OclCompiledModel::get_property(const std::string& name) const {
   if (name == "device_full_name") return device_.name;
   if (name == "ocl_compute_units") return to_property_string(std::int64_t(device_.compute_units));
   if (name == "ocl_program_cache") return to_string(program_.outcome);
-  if (name == "ocl_cache_hits") return to_property_string(counters_->hits.load());
+  if (name == "ocl_cache_hits") return to_property_string(cache_->hits.load());
   if (name == "ocl_compile_ms") return to_property_string(compile_ms_);
   if (name == "ocl_program_build_ms") return to_property_string(build_ms_);
   if (name == "ocl_warmup_ms") return to_property_string(warmup_ms_);

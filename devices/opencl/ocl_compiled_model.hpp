@@ -21,10 +21,12 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "autosched/plugin/device.hpp"
+#include "autosched/plugin/graph.hpp"
 #include "devices/opencl/ocl_api.hpp"
 #include "devices/opencl/ocl_device_info.hpp"
 #include "devices/opencl/ocl_plan.hpp"
@@ -40,10 +42,24 @@ struct CompileOptions {
   std::int64_t compute_units = 0;  // > 0: ran on a sub-device of this many units
 };
 
-// Counters of a device's program-binary cache, shared with its compiled models.
-struct CacheCounters {
+// What a device's compiled models share about caching: the program-binary
+// cache counters, and the models whose CLBlast kernels this process has built
+// (they stay in CLBlast's in-process cache; see above). Thread-safe.
+struct CacheState {
   std::atomic<std::int64_t> hits{0}, misses{0}, rebuilt{0};
+
+  void mark_blas_built(std::uint64_t key);
+  bool blas_built(std::uint64_t key) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::uint64_t> blas_built_;
 };
+
+// Identifies the CLBlast work of compiling `graph` on `device`: the device
+// (name, compute units), every node's op, values and the attributes that pick
+// GEMM routines, and every value's shape. Cheap: no lowering.
+std::uint64_t blas_key(const ir::Graph& graph, const DeviceInfo& device);
 
 class OclCompiledModel : public plugin::ICompiledModel, public std::enable_shared_from_this<OclCompiledModel> {
  public:
@@ -51,7 +67,7 @@ class OclCompiledModel : public plugin::ICompiledModel, public std::enable_share
   // CLBlast code generation happens here, not in the first request). Throws
   // Error(unsupported) for ops it cannot run, Error(device_failure) for CL errors.
   OclCompiledModel(Model model, DeviceInfo device, SubDevice sub_device, CompileOptions options,
-                   std::shared_ptr<CacheCounters> counters);
+                   std::shared_ptr<CacheState> cache);
   ~OclCompiledModel() override;
 
   std::unique_ptr<plugin::ISyncInferRequest> create_sync_request() override;
@@ -75,7 +91,7 @@ class OclCompiledModel : public plugin::ICompiledModel, public std::enable_share
   DeviceInfo device_;
   SubDevice sub_device_;
   CompileOptions options_;
-  std::shared_ptr<CacheCounters> counters_;
+  std::shared_ptr<CacheState> cache_;
   Context context_;
   BuiltProgram program_;
   Plan plan_;

@@ -3,6 +3,7 @@
 // per compiled model (through the program-binary cache when cache_dir is set),
 // uploads the weights and runs GEMMs through CLBlast. Without any OpenCL
 // platform the provider returns no device (debug log), which is not an error.
+// is_compile_cached answers without building anything (AUTO then skips its CPU helper).
 #include <memory>
 #include <mutex>
 
@@ -10,6 +11,7 @@
 #include "core/logging.hpp"
 #include "devices/opencl/ocl_compiled_model.hpp"
 #include "devices/opencl/ocl_device_info.hpp"
+#include "devices/opencl/ocl_kernels.hpp"
 #include "devices/opencl/ocl_lowering.hpp"
 
 namespace autosched::ocl {
@@ -40,28 +42,32 @@ class OclDevice : public plugin::IDevice {
     if (options.slots == 0) options.slots = 1;
     options.cache_dir = get_or(properties, cache_dir, std::string());
     options.compute_units = get_or(properties, ocl_compute_units, std::int64_t(0));
-    DeviceInfo target = info_;
     SubDevice sub;
-    if (options.compute_units > 0 && options.compute_units < std::int64_t(info_.compute_units)) {
-      if (!info_.partition_by_counts)
-        throw Error(ErrorCode::unsupported, name_ + " (" + info_.name +
-                                                ") cannot be partitioned by counts; ocl_compute_units is not available");
-      const cl_device_partition_property props[] = {CL_DEVICE_PARTITION_BY_COUNTS,
-                                                    cl_device_partition_property(options.compute_units),
-                                                    CL_DEVICE_PARTITION_BY_COUNTS_LIST_END, 0};
-      cl_uint count = 0;
-      cl_device_id id = nullptr;
-      check(clCreateSubDevices(info_.id, props, 1, &id, &count), "clCreateSubDevices");
-      sub = SubDevice(id);
-      target = read_device_info(info_.platform, id);
-      log().debug("OCL: {} runs on a sub-device of {} compute units", name_, target.compute_units);
-    } else if (options.compute_units > std::int64_t(info_.compute_units)) {
-      throw Error(ErrorCode::invalid_argument, "ocl_compute_units=" + std::to_string(options.compute_units) +
-                                                   " exceeds the " + std::to_string(info_.compute_units) +
-                                                   " compute units of " + name_ + " (" + info_.name + ")");
-    }
+    DeviceInfo target = compile_target(options.compute_units, sub);
     return std::make_shared<OclCompiledModel>(model, std::move(target), std::move(sub), std::move(options),
-                                              counters_);
+                                              cache_);
+  }
+
+  // True when every program the compile would build is at hand: cache_dir
+  // holds a valid binary of the own-kernel program (one per device or
+  // sub-device; its key does not depend on the model), and the model either
+  // needs no CLBlast kernel or this process already built its CLBlast kernels
+  // on this device. CLBlast's kernels are in no file we control (see
+  // ocl_compiled_model.hpp): with the driver's cache cold they cost seconds
+  // even when the own program is a hit, so a new process answers false for
+  // models with Gemm / MatMul / Conv. Reads one file, builds nothing.
+  bool is_compile_cached(const Model& model, const Properties& properties) const override {
+    try {
+      const auto dir = get_or(properties, cache_dir, std::string());
+      if (dir.empty()) return false;
+      SubDevice sub;
+      const DeviceInfo target = compile_target(get_or(properties, ocl_compute_units, std::int64_t(0)), sub);
+      if (!has_cached_program(target, kernel_source(), build_options(target.fp64), dir)) return false;
+      return !may_use_blas(model.graph()) || cache_->blas_built(blas_key(model.graph(), target));
+    } catch (const std::exception& e) {
+      log().debug("OCL: {}: no compile-cache answer ({}); treated as a miss", name_, e.what());
+      return false;
+    }
   }
 
   std::vector<std::string> supported_properties() const override {
@@ -89,17 +95,42 @@ class OclDevice : public plugin::IDevice {
     if (name == "ocl_fp64") return to_property_string(info_.fp64);
     if (name == "ocl_unified_memory") return to_property_string(info_.unified_memory);
     if (name == "ocl_sub_devices") return to_property_string(info_.partition_by_counts);
-    if (name == "ocl_cache_hits") return to_property_string(counters_->hits.load());
-    if (name == "ocl_cache_misses") return to_property_string(counters_->misses.load());
-    if (name == "ocl_cache_rebuilt") return to_property_string(counters_->rebuilt.load());
+    if (name == "ocl_cache_hits") return to_property_string(cache_->hits.load());
+    if (name == "ocl_cache_misses") return to_property_string(cache_->misses.load());
+    if (name == "ocl_cache_rebuilt") return to_property_string(cache_->rebuilt.load());
     return IDevice::get_property(name);
   }
 
  private:
+  // The device a compile runs on: this one, or a sub-device of `compute_units`
+  // units (kept alive by `sub`). Throws for a count the device cannot give.
+  DeviceInfo compile_target(std::int64_t compute_units, SubDevice& sub) const {
+    if (compute_units > 0 && compute_units < std::int64_t(info_.compute_units)) {
+      if (!info_.partition_by_counts)
+        throw Error(ErrorCode::unsupported, name_ + " (" + info_.name +
+                                                ") cannot be partitioned by counts; ocl_compute_units is not available");
+      const cl_device_partition_property props[] = {CL_DEVICE_PARTITION_BY_COUNTS,
+                                                    cl_device_partition_property(compute_units),
+                                                    CL_DEVICE_PARTITION_BY_COUNTS_LIST_END, 0};
+      cl_uint count = 0;
+      cl_device_id id = nullptr;
+      check(clCreateSubDevices(info_.id, props, 1, &id, &count), "clCreateSubDevices");
+      sub = SubDevice(id);
+      DeviceInfo target = read_device_info(info_.platform, id);
+      log().debug("OCL: {} runs on a sub-device of {} compute units", name_, target.compute_units);
+      return target;
+    }
+    if (compute_units > std::int64_t(info_.compute_units))
+      throw Error(ErrorCode::invalid_argument, "ocl_compute_units=" + std::to_string(compute_units) + " exceeds the " +
+                                                   std::to_string(info_.compute_units) + " compute units of " + name_ +
+                                                   " (" + info_.name + ")");
+    return info_;
+  }
+
   DeviceInfo info_;
   std::string name_;
   std::vector<std::string> aliases_;
-  std::shared_ptr<CacheCounters> counters_ = std::make_shared<CacheCounters>();
+  std::shared_ptr<CacheState> cache_ = std::make_shared<CacheState>();
 };
 
 std::vector<std::shared_ptr<plugin::IDevice>> provide_devices(const plugin::DeviceContext&) {

@@ -3,6 +3,7 @@
 // epilogue; grouped and depthwise Conv use a direct kernel. A following
 // BatchNormalization is folded into the weights at compile time and a
 // following Relu/Clip/LeakyRelu/Sigmoid is fused into the epilogue.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -280,6 +281,17 @@ void lower_matmul(Lowering& l, const ir::Node& node) {
 }
 
 }  // namespace
+
+bool may_use_blas(const ir::Graph& graph) {
+  for (const auto& node : graph.nodes) {
+    const bool blas = node.op_type == "Gemm" || node.op_type == "MatMul" ||
+                      (node.op_type == "Conv" && node.get_int("group", 1) == 1);
+    if (blas && !std::all_of(node.inputs.begin(), node.inputs.end(),
+                             [&](const std::string& v) { return v.empty() || graph.is_constant(v); }))
+      return true;
+  }
+  return false;
+}
 
 void add_nn_lowerings(LoweringTable& table) {
   table["Conv"] = {check_conv, lower_conv};

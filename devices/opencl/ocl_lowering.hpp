@@ -58,6 +58,9 @@ std::string why_unsupported(const ir::Node& node, const GraphFacts& facts);
 std::set<std::string> supported_nodes(const ir::Graph& graph);
 // Builds the plan; throws Error(unsupported) naming the first node it cannot run.
 Plan lower_graph(const ir::Graph& graph);
+// Whether the plan of `graph` may call CLBlast (Gemm, MatMul, Conv of one
+// group, unless all their inputs are constant). Over-approximates; no lowering.
+bool may_use_blas(const ir::Graph& graph);
 
 // What op lowerings use to emit steps.
 class Lowering {

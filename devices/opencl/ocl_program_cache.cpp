@@ -74,6 +74,11 @@ std::string load_payload(const std::string& file, const std::string& key, std::s
   return payload;
 }
 
+// Where the binary of `key` is stored.
+std::string cache_file_for(const std::string& cache_dir, const std::string& key) {
+  return (fs::path(cache_dir) / fmt::format("ocl_program_{:016x}.bin", fnv1a(key.data(), key.size()))).string();
+}
+
 Program build_from_source(cl_context context, cl_device_id device, const std::string& source,
                           const std::string& options) {
   cl_int status = CL_SUCCESS;
@@ -133,6 +138,14 @@ std::string program_cache_key(const DeviceInfo& device, const std::string& sourc
                      device.platform_version, fnv1a(source.data(), source.size()), options);
 }
 
+bool has_cached_program(const DeviceInfo& device, const std::string& source, const std::string& options,
+                        const std::string& cache_dir) {
+  if (cache_dir.empty()) return false;
+  const std::string key = program_cache_key(device, source, options);
+  std::string why;
+  return !load_payload(cache_file_for(cache_dir, key), key, why).empty();
+}
+
 BuiltProgram build_program(cl_context context, const DeviceInfo& device, const std::string& source,
                            const std::string& options, const std::string& cache_dir) {
   BuiltProgram out;
@@ -141,7 +154,7 @@ BuiltProgram build_program(cl_context context, const DeviceInfo& device, const s
     return out;
   }
   const std::string key = program_cache_key(device, source, options);
-  out.cache_file = (fs::path(cache_dir) / fmt::format("ocl_program_{:016x}.bin", fnv1a(key.data(), key.size()))).string();
+  out.cache_file = cache_file_for(cache_dir, key);
   out.outcome = CacheOutcome::miss;
   std::error_code ec;
   if (fs::exists(out.cache_file, ec)) {

@@ -29,6 +29,14 @@ std::uint64_t fnv1a(const void* data, std::size_t size, std::uint64_t seed = 0xc
 // The cache key text of (device, source, options).
 std::string program_cache_key(const DeviceInfo& device, const std::string& source, const std::string& options);
 
+// Whether `cache_dir` holds a usable binary of (device, source, options): the
+// file exists and its header, key, size and checksum are right. Reads the file
+// and builds nothing, so it cannot tell whether the driver would accept the
+// binary (a rejected one is rebuilt by build_program). False for an empty
+// cache_dir.
+bool has_cached_program(const DeviceInfo& device, const std::string& source, const std::string& options,
+                        const std::string& cache_dir);
+
 // Builds `source` for `device` in `context`, through the cache in `cache_dir`
 // when it is not empty. A failed source build throws Error(device_failure)
 // with the build log.

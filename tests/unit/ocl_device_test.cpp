@@ -23,25 +23,6 @@ namespace fs = std::filesystem;
 namespace autosched::ocl_test {
 namespace {
 
-// A fresh folder under the temp directory, removed with the guard.
-class TempDir {
- public:
-  explicit TempDir(const std::string& stem) {
-    std::string pattern = (fs::temp_directory_path() / ("autosched_" + stem + "_XXXXXX")).string();
-    path_ = ::mkdtemp(pattern.data()) ? pattern : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // A small model of own kernels only (no CLBlast GEMM, so its compile does not
 // depend on CLBlast's kernel compilation).
 Model small_model() {

@@ -1,10 +1,13 @@
 #pragma once
-// Shared pieces of the OCL device tests: one Core per process, deterministic
-// inputs, "run on a device" and "compare with REF" (rtol 1e-3, atol 1e-4, the
+// Shared pieces of the OCL device tests: one Core per process, a temporary
+// folder, deterministic inputs, "run on a device" and "compare with REF" (rtol 1e-3, atol 1e-4, the
 // OCL device's stated tolerance).
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <cmath>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +30,25 @@ inline bool have_ocl() {
 
 #define AUTOSCHED_REQUIRE_OCL() \
   if (!::autosched::ocl_test::have_ocl()) GTEST_SKIP() << "no OpenCL device (install pocl-opencl-icd)"
+
+// A fresh folder under the temp directory, removed with the guard.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& stem) {
+    std::string pattern = (std::filesystem::temp_directory_path() / ("autosched_" + stem + "_XXXXXX")).string();
+    path_ = ::mkdtemp(pattern.data()) ? pattern : std::string();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Uniform [-1, 1) floats (or [0, int_high) integers) with a fixed seed.
 inline Tensor uniform_tensor(ElementType type, const Shape& shape, std::uint32_t seed, std::int64_t int_high = 4) {
