@@ -77,7 +77,7 @@ TEST(AutoDeviceConfig, MalformedTextNamesThePositionAndWhatWasExpected) {
       {R"({"CPU": {"num_streams": null}})", {"the value of CPU.num_streams must be a string, number"}},
   };
   for (const auto& [text, parts] : cases) {
-    const auto message = invalid_argument_of([&] { parse_device_properties(text); });
+    const auto message = invalid_argument_of([&text = text] { parse_device_properties(text); });
     for (const char* part : parts) EXPECT_HAS(message, part) << "for: " << text;
     EXPECT_HAS(message, "device_properties") << "for: " << text;
   }
