@@ -359,10 +359,12 @@ bool ProgramBuilder::lower_view(int n) {
     if (!node.outputs[k].empty()) return false;  // Dropout's mask
   if (!is_f32_static(x) || !is_f32_static(y) || shape_size(shape_of(x)) != shape_size(shape_of(y))) return false;
   if (value(x).buffer < 0) return false;  // plain tensors (inputs, fallback results): the reference copies
-  const BufferRef plain = plain_ref(x);
+  // Plain in the data type the value already has (bf16 activations stay bf16).
+  const dt type = value(x).desc.data_type();
+  const BufferRef plain = ref_as(x, plain_desc(shape_of(x), type));
   Value& out = value(y);
   out.buffer = plain.index;
-  out.desc = plain_desc(shape_of(y));
+  out.desc = plain_desc(shape_of(y), type);
   out.view = true;
   return true;
 }

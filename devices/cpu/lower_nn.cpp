@@ -111,6 +111,8 @@ bool ProgramBuilder::lower_conv(int n) {
   }
   PostOps fused = collect_post_ops(produced, true);
 
+  // bf16: activations stay bf16 from convolution to convolution (no conversion per layer);
+  // consumers that need f32 (softmax, layer norm, fallback, outputs) get a reorder.
   const dt act = bf16() ? dt::bf16 : dt::f32;
   dims wdims = to_dims(w->shape());
   if (group > 1) {
@@ -125,7 +127,7 @@ bool ProgramBuilder::lower_conv(int n) {
     pd = dnnl::convolution_forward::primitive_desc(
         {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
          dnnl::memory::desc(to_dims(xs), act, tag::any), dnnl::memory::desc(wdims, act, tag::any), bias_desc,
-         dnnl::memory::desc(to_dims(ys), dt::f32, tag::any), to_dims(strides), dil, pad_l, pad_r},
+         dnnl::memory::desc(to_dims(ys), act, tag::any), to_dims(strides), dil, pad_l, pad_r},
         attr_with(&fused.ops), cpu_engine());
   } catch (const dnnl::error&) {
     for (int c : bn_fused) fused_[std::size_t(c)] = false;
@@ -140,11 +142,11 @@ bool ProgramBuilder::lower_conv(int n) {
   finish_fused(fused, produced);
   if (!fused.sum_operand.empty()) {
     // sum post-op: dst must hold the residual before the convolution runs.
+    // In place when nothing reads the residual after this step (a ResNet block's input is read by the
+    // block's first convolution, which ran before); otherwise a copy.
     const std::string& residual = fused.sum_operand;
-    Value& r = value(residual);
-    const bool in_place = consumers_[residual].size() == 1 && !is_output_.count(residual) && !r.view &&
-                          r.buffer >= 0 && r.desc == pd.dst_desc();
-    if (in_place) {
+    if (can_overwrite(residual, n, fused.nodes, pd.dst_desc())) {
+      const Value& r = value(residual);
       Value& out = value(fused.output);
       out.buffer = r.buffer;
       out.desc = r.desc;
@@ -182,9 +184,10 @@ bool ProgramBuilder::lower_dense(int n, const std::string& a, std::int64_t rows,
   }
   const int wmem = constant_memory(weights_nk.data(), plain_desc({cols, k}), pd.weights_desc());
   const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
-  // The source as its 2-D plain view [rows, k], converted to what the primitive wants.
-  BufferRef src = plain_ref(a);
-  src.desc = plain_desc({rows, k});
+  // The source as its 2-D plain view [rows, k] in the primitive's data type (one conversion at
+  // most), converted further when the primitive wants a blocked layout.
+  BufferRef src = ref_as(a, plain_desc(shape_of(a), act));
+  src.desc = plain_desc({rows, k}, act);
   if (pd.src_desc() != src.desc) {
     program_->buffers.push_back(ArenaBuffer{pd.src_desc().get_size(), 0, INT32_MAX, -1});
     const BufferRef converted{BufferRef::Kind::arena, int(program_->buffers.size() - 1), pd.src_desc()};
@@ -193,8 +196,17 @@ bool ProgramBuilder::lower_dense(int n, const std::string& a, std::int64_t rows,
   }
   finish_fused(fused, out);
   const Shape out_shape = shape_of(out);
-  BufferRef dst = define_arena(fused.output, plain_desc(out_shape));
-  if (!fused.sum_operand.empty()) push_reorder(current_ref(fused.sum_operand), dst, fused.sum_operand + " (residual)");
+  BufferRef dst;
+  if (!fused.sum_operand.empty() && can_overwrite(fused.sum_operand, n, fused.nodes, plain_desc(out_shape))) {
+    const Value& r = value(fused.sum_operand);  // in place, as for convolutions
+    Value& v = value(fused.output);
+    v.buffer = r.buffer;
+    v.desc = r.desc;
+    dst = BufferRef{BufferRef::Kind::arena, r.buffer, r.desc};
+  } else {
+    dst = define_arena(fused.output, plain_desc(out_shape));
+    if (!fused.sum_operand.empty()) push_reorder(current_ref(fused.sum_operand), dst, fused.sum_operand + " (residual)");
+  }
   dst.desc = dst_desc;
   push_primitive("inner_product " + node_label(n) + extra_labels + fused.labels + " [" + pd.impl_info_str() + "]",
                  dnnl::inner_product_forward(pd),
@@ -333,7 +345,8 @@ bool ProgramBuilder::lower_pool(int n) {
   }
   const auto src_desc = current_desc(x);
   dnnl::pooling_forward::primitive_desc pd(
-      {dnnl::prop_kind::forward_inference, alg, src_desc, dnnl::memory::desc(to_dims(ys), dt::f32, tag::any),
+      {dnnl::prop_kind::forward_inference, alg, src_desc,
+       dnnl::memory::desc(to_dims(ys), src_desc.data_type(), tag::any),
        to_dims(strides), to_dims(kernel), pad_l, pad_r},
       attr_with(), cpu_engine());
   const BufferRef src = ref_as(x, pd.src_desc());

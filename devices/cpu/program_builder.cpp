@@ -102,6 +102,27 @@ int ProgramBuilder::single_consumer(const std::string& value) const {
   return it->second.front();
 }
 
+bool ProgramBuilder::can_overwrite(const std::string& residual, int n, const std::vector<int>& fused,
+                                   const dnnl::memory::desc& desc) const {
+  auto it = values_.find(residual);
+  if (it == values_.end()) return false;
+  const Value& r = it->second;
+  if (r.view || r.buffer < 0 || r.desc != desc) return false;
+  // Read by a step at or after node n (other than the nodes fused into it), or a model output.
+  auto read_later = [&](const std::string& name) {
+    if (is_output_.count(name)) return true;
+    auto c = consumers_.find(name);
+    if (c == consumers_.end()) return false;
+    for (int consumer : c->second)
+      if (consumer >= n && std::find(fused.begin(), fused.end(), consumer) == fused.end()) return true;
+    return false;
+  };
+  if (read_later(residual)) return false;
+  for (const auto& [name, v] : values_)  // views (Reshape & co.) and earlier in-place results share buffers
+    if (name != residual && v.buffer == r.buffer && read_later(name)) return false;
+  return true;
+}
+
 std::string ProgramBuilder::node_label(int n) const {
   const ir::Node& node = graph_.nodes[std::size_t(n)];
   return node.op_type + ":" + node.name;

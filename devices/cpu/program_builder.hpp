@@ -98,6 +98,11 @@ class ProgramBuilder {
   std::optional<EltwiseOp> eltwise_of(const ir::Node& node) const;
   // The single node consuming `value`, when there is exactly one and it is not a model output.
   int single_consumer(const std::string& value) const;
+  // Whether the step lowering node `n` may write its output over the arena buffer of `residual`
+  // (a sum post-op in place): `residual` has layout `desc` and neither it nor any value sharing
+  // its buffer is a model output or read by a node from `n` on, except the nodes in `fused`.
+  bool can_overwrite(const std::string& residual, int n, const std::vector<int>& fused,
+                     const dnnl::memory::desc& desc) const;
 
   // Values.
   Value& value(const std::string& name);

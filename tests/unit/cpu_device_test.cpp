@@ -175,6 +175,27 @@ TEST(CpuDevice, ResidualAddAndReluFuseIntoTheSecondConv) {
   EXPECT_TRUE(plan_has_line_with(plan_of(model), {"Conv:conv2", "Add:add", "Relu:relu2"})) << plan_of(model);
 }
 
+// A ResNet block: the block input `a` is read by conv1 and by the Add. The Add's convolution
+// writes over `a` when nothing reads `a` later, and copies it when something still does.
+TEST(CpuDevice, ResidualIsOverwrittenInPlaceOnlyWhenNothingReadsItLater) {
+  for (const bool read_later : {false, true}) {
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 16, 8, 8});
+    auto a = g.node("Relu", {g.node("Conv", {x, g.weight("w0", {16, 16, 1, 1})}, {}, "conv0")}, {}, "a");
+    auto b = g.node("Relu", {g.node("Conv", {a, g.weight("w1", {16, 16, 1, 1})}, {}, "conv1")}, {}, "b");
+    auto c = g.node("Conv", {b, g.weight("w2", {16, 16, 3, 3})}, {{"pads", Ints{1, 1, 1, 1}}}, "conv2");
+    auto out = g.node("Relu", {g.node("Add", {c, a}, {}, "add")}, {}, "relu2");
+    std::vector<std::string> outputs = {out};
+    if (read_later) outputs.push_back(g.node("Sigmoid", {a}, {}, "late"));
+    auto model = g.finish(outputs);
+    SCOPED_TRACE(read_later ? "read later" : "not read later");
+    expect_matches_ref(model, {{1, 16, 8, 8}});
+    const std::string plan = plan_of(model);
+    EXPECT_TRUE(plan_has_line_with(plan, {"Conv:conv2", "Add:add", "Relu:relu2"})) << plan;
+    EXPECT_EQ(plan.find("(residual)") != std::string::npos, read_later) << plan;
+  }
+}
+
 TEST(CpuDevice, ConvVariantsMatchRef) {
   struct Case {
     Shape x, w;
@@ -398,6 +419,11 @@ TEST(CpuDevice, Bf16AgreesWithF32OnTop1) {
   auto f32 = core().compile_model(model, "CPU");
   auto bf16 = core().compile_model(model, "CPU", {hint::inference_precision(ElementType::bf16)});
   EXPECT_EQ(bf16.get_property("inference_precision"), "bf16");
+  // Activations stay bf16 from layer to layer: the model input's is the only conversion.
+  const std::string plan = bf16.get_property("cpu_plan");
+  std::size_t reorders = 0;
+  for (std::size_t at = plan.find("reorder"); at != std::string::npos; at = plan.find("reorder", at + 1)) ++reorders;
+  EXPECT_EQ(reorders, 1u) << plan;
   auto r32 = f32.create_infer_request();
   auto r16 = bf16.create_infer_request();
   const Shape shape = model.inputs()[0].shape.to_shape();
