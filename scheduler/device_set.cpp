@@ -138,6 +138,7 @@ DeviceStats DeviceSet::snapshot_of(std::size_t i, Clock::time_point now) const {
   DeviceStats s;
   s.name = d.candidate.name;
   s.device_class = plugin::to_string(d.candidate.device->device_class());
+  s.shares_host_cpu = d.candidate.device->shares_host_cpu();
   s.priority = d.priority;
   s.slots = d.slots;
   s.in_flight = d.in_flight;

@@ -29,6 +29,7 @@ class OclDevice : public plugin::IDevice {
     if (!info_.gpu) return plugin::DeviceClass::accelerator;
     return info_.unified_memory ? plugin::DeviceClass::integrated_gpu : plugin::DeviceClass::discrete_gpu;
   }
+  bool shares_host_cpu() const override { return (info_.type & CL_DEVICE_TYPE_CPU) != 0; }
   std::vector<std::string> capabilities() const override { return {"FP32"}; }
 
   std::set<std::string> query_model(const Model& model) const override { return supported_nodes(model.graph()); }

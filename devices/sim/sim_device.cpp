@@ -182,6 +182,8 @@ class SimDevice : public plugin::IDevice {
 
   std::string name() const override { return state_->device_name(); }
   plugin::DeviceClass device_class() const override { return state_->profile.device_class; }
+  // Simulated hardware: its latency is a timed wait, whatever its class.
+  bool shares_host_cpu() const override { return false; }
   std::vector<std::string> capabilities() const override { return state_->profile.capabilities(); }
 
   std::set<std::string> query_model(const Model& model) const override {

@@ -53,6 +53,9 @@ const char* to_string(DeviceHealth health) noexcept;
 struct DeviceStats {
   std::string name;            // "CPU", "SIM.fast_gpu", ...
   std::string device_class;    // "discrete_gpu", "integrated_gpu", "accelerator", "cpu", "reference"
+  // Runs on the host's CPU cores (CPU, an OpenCL CPU device such as PoCL,
+  // REF): devices with this flag compete for the same cores.
+  bool shares_host_cpu = false;
   std::size_t priority = 0;    // position in the candidate order (0 = highest)
   unsigned slots = 0;          // requests it can run at once
   unsigned in_flight = 0;      // requests running on it now

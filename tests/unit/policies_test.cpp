@@ -170,6 +170,32 @@ TEST(PoliciesThroughput, HoldsBackFromSlowDeviceOnlyWhileTheQueueIsShort) {
   EXPECT_TRUE(runs_on(p->choose(d, request(1)), 1));
 }
 
+TEST(PoliciesThroughput, CountsArrivalsSoSustainedLoadUsesTheSlowDeviceToo) {
+  auto p = policy("throughput");
+  std::vector<DeviceStats> d{device(0, 1, 1, 10), device(1, 1, 0, 50)};
+  EXPECT_EQ(p->choose(d, request(1)).kind, Decision::Kind::wait);  // light load: wait for the fast one
+  // Requests arrive (complete) at 100/s, the fast device's whole rate: the queue never drains through it.
+  d[0].completions_per_s = 100;
+  EXPECT_TRUE(runs_on(p->choose(d, request(1)), 1));
+}
+
+TEST(PoliciesThroughput, LeavesOutASlowDeviceOnTheSameHostCores) {
+  auto p = policy("throughput");
+  // CPU (10 ms, 2 slots, both busy) and an OpenCL CPU device (200 ms) on the same cores; deep queue.
+  std::vector<DeviceStats> d{device(0, 2, 2, 10), device(1, 1, 0, 200)};
+  d[0].shares_host_cpu = d[1].shares_host_cpu = true;
+  d[0].completions_per_s = 200;
+  const auto held = p->choose(d, request(50));
+  EXPECT_EQ(held.kind, Decision::Kind::wait) << held.reason;
+  // On separate hardware the same slow device adds capacity: work-conserving again.
+  d[1].shares_host_cpu = false;
+  EXPECT_TRUE(runs_on(p->choose(d, request(50)), 1));
+  // Host devices of similar speed both serve.
+  d[1] = device(1, 2, 0, 12);
+  d[1].shares_host_cpu = true;
+  EXPECT_TRUE(runs_on(p->choose(d, request(50)), 1));
+}
+
 TEST(PoliciesSlo, RunsOnTheFastestDeviceThatFitsTheBudget) {
   PolicyConfig config;
   config.latency_budget_ms = 40;

@@ -59,6 +59,13 @@ class IDevice {
   // Other names this device answers to ("GPU", "GPU.0").
   virtual std::vector<std::string> aliases() const { return {}; }
   virtual DeviceClass device_class() const = 0;
+  // Runs its inferences on the host's CPU cores (the CPU device, an OpenCL
+  // CPU device such as PoCL, the reference kernels): such devices compete for
+  // the same cores, so work on a slower one takes capacity from a faster one
+  // instead of adding its own. Policies see it in DeviceStats.
+  virtual bool shares_host_cpu() const {
+    return device_class() == DeviceClass::cpu || device_class() == DeviceClass::reference;
+  }
   // e.g. {"FP32", "BF16", "INT8"}
   virtual std::vector<std::string> capabilities() const = 0;
   // Names of the nodes of `model` this device can run.
