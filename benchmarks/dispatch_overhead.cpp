@@ -17,6 +17,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "bench_models.hpp"
 #include "autosched/autosched.hpp"
 #include "autosched/plugin/graph.hpp"
 
@@ -24,19 +25,7 @@ namespace {
 
 using namespace autosched;
 
-Model relu_model() {
-  auto g = std::make_shared<ir::Graph>();
-  g->inputs.push_back({"x", ElementType::f32, PartialShape(Shape{1, 16})});
-  g->outputs.push_back({"y", ElementType::f32, PartialShape(Shape{1, 16})});
-  ir::Node relu;
-  relu.name = "relu";
-  relu.op_type = "Relu";
-  relu.inputs = {"x"};
-  relu.outputs = {"y"};
-  g->nodes = {relu};
-  g->finalize();
-  return Model(g);
-}
+using bench::relu_model;
 
 // A SIM profile that takes no time: SIM.zero, 4 parallel slots, no compute.
 const std::string& zero_latency_profile() {

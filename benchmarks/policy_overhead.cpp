@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench_models.hpp"
 #include "autosched/autosched.hpp"
 #include "autosched/plugin/device.hpp"
 #include "autosched/plugin/graph.hpp"
@@ -36,19 +37,7 @@ using Clock = std::chrono::steady_clock;
 const char* const kZeroProfileJson = R"({"name": "zero", "device_class": "discrete_gpu", "timing_only": true,
                                          "parallel_slots": 4, "latency": {"base_ms": 0}})";
 
-Model relu_model() {
-  auto g = std::make_shared<ir::Graph>();
-  g->inputs.push_back({"x", ElementType::f32, PartialShape(Shape{1, 16})});
-  g->outputs.push_back({"y", ElementType::f32, PartialShape(Shape{1, 16})});
-  ir::Node relu;
-  relu.name = "relu";
-  relu.op_type = "Relu";
-  relu.inputs = {"x"};
-  relu.outputs = {"y"};
-  g->nodes = {relu};
-  g->finalize();
-  return Model(g);
-}
+using bench::relu_model;
 
 // ---- (a) statistics update ----
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_models.hpp"
 #include "autosched/plugin/graph.hpp"
 #include "devices/sim/sim_device.hpp"
 
@@ -20,19 +21,7 @@ namespace {
 
 using namespace autosched;
 
-Model relu_model() {
-  auto g = std::make_shared<ir::Graph>();
-  g->inputs.push_back({"x", ElementType::f32, PartialShape(Shape{1, 16})});
-  g->outputs.push_back({"y", ElementType::f32, PartialShape::dynamic_rank()});
-  ir::Node relu;
-  relu.name = "relu";
-  relu.op_type = "Relu";
-  relu.inputs = {"x"};
-  relu.outputs = {"y"};
-  g->nodes = {relu};
-  g->finalize();
-  return Model(g);
-}
+Model relu_model() { return bench::relu_model(PartialShape::dynamic_rank()); }
 
 std::shared_ptr<plugin::ISyncInferRequest> make_request(double latency_ms, std::shared_ptr<sim::Clock> clock) {
   const std::string json = R"({"name": "bench", "device_class": "discrete_gpu", "timing_only": true,

@@ -27,14 +27,6 @@ namespace {
 const std::string kBench = AUTOSCHED_BENCH_BIN;
 const std::string kQuery = AUTOSCHED_QUERY_BIN;
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
-
 bool opencl_icd_installed() {
   if (const char* v = std::getenv("OCL_ICD_VENDORS"); v && *v) return true;
   std::error_code ec;

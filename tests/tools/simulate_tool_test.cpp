@@ -18,14 +18,6 @@ namespace {
 const std::string kSimulate = AUTOSCHED_SIMULATE_BIN;
 const std::string kPolicy = AUTOSCHED_SIM_TEST_POLICY;
 
-std::vector<std::string> lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
-
 class SimulateTool : public ::testing::Test {
  protected:
   void SetUp() override {

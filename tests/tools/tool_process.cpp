@@ -176,4 +176,12 @@ std::string check_xml(const std::string& text) {
   return "";
 }
 
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
 }  // namespace autosched::tools_test

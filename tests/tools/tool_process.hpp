@@ -22,6 +22,8 @@ ProcessResult run_tool(const std::string& binary, const std::vector<std::string>
 // A fresh directory for one test's files (removed by the caller's fixture).
 std::string make_temp_dir();
 std::string read_text(const std::string& path);
+// The non-empty lines of `text`.
+std::vector<std::string> lines(const std::string& text);
 
 // Empty when the report has every key autosched-bench promises (tools/
 // bench_report.hpp, schema "autosched-bench/1") with the right JSON type;
