@@ -8,6 +8,7 @@
 
 #include "core/logging.hpp"
 #include "scheduler/observer_hub.hpp"
+#include "scheduler/quarantine.hpp"
 
 namespace autosched::scheduler {
 
@@ -499,6 +500,7 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
   if (lease.probe) d.probing = false;
   switch (outcome) {
     case Outcome::ok:
+      d.failure_ratio = next_failure_ratio(d.failure_ratio, false);
       if (d.quarantined) {
         d.quarantined = false;
         d.backoff = std::chrono::milliseconds(0);
@@ -509,14 +511,15 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
       break;
     case Outcome::failed:
       if (options_.runtime_fallback) {
-        d.backoff = d.quarantined ? std::min(d.backoff * 2, options_.max_backoff) : options_.initial_backoff;
-        if (d.backoff.count() == 0) d.backoff = options_.initial_backoff;
+        d.backoff = backoff_after_failure(d.quarantined, d.backoff, d.failure_ratio, options_.initial_backoff,
+                                          options_.max_backoff);
         d.quarantined = true;
         d.probe_at = now + d.backoff;
         log().warn("{}: {} quarantined for {} ms after: {}", options_.label, d.candidate.name, d.backoff.count(),
                    error);
         device_event(DeviceEventKind::quarantined, lease.index, error);
       }
+      d.failure_ratio = next_failure_ratio(d.failure_ratio, true);
       break;
     case Outcome::rejected:
     case Outcome::cancelled: break;

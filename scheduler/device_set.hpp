@@ -251,6 +251,7 @@ struct DeviceSet::Device {
   bool probing = false;               // a probe run is in flight
   std::chrono::steady_clock::time_point probe_at;
   std::chrono::milliseconds backoff{0};
+  double failure_ratio = 0;  // recent, EWMA: sporadic failures skip the back-off (scheduler/quarantine.hpp)
   std::string compile_error;
 };
 

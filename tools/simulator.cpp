@@ -13,6 +13,7 @@
 #include "autosched/error.hpp"
 #include "autosched/plugin/device.hpp"
 #include "scheduler/live_stats.hpp"
+#include "scheduler/quarantine.hpp"
 
 namespace autosched::tools {
 
@@ -103,6 +104,7 @@ struct Device {
   Tick probe_at = 0;
   std::uint64_t leased = 0;       // attempts started on it
   double backoff_ms = 0;
+  double failure_ratio = 0;  // as the device set's (scheduler/quarantine.hpp)
   Tick disappear_at = kNever;
   Tick busy = 0;                  // slot-nanoseconds spent running attempts
   std::uint64_t stats_version = 0;  // bumped when `stats` changes
@@ -368,6 +370,7 @@ class Simulation {
       else
         d.stats.record_unmeasured(at);
       ++d.result.completed;
+      d.failure_ratio = scheduler::next_failure_ratio(d.failure_ratio, false);
       if (d.quarantined) {  // the probe succeeded: re-admitted
         d.quarantined = false;
         d.backoff_ms = 0;
@@ -375,8 +378,14 @@ class Simulation {
     } else {
       d.stats.record_failure();
       ++d.result.failed;
-      // As the real device set: quarantined for a back-off, doubled after a failed probe.
-      d.backoff_ms = d.quarantined ? std::min(d.backoff_ms * 2, config_.max_backoff_ms) : config_.initial_backoff_ms;
+      // As the real device set (scheduler/quarantine.hpp): none after a
+      // sporadic failure, else a back-off doubled after each failed probe.
+      const auto backoff = scheduler::backoff_after_failure(
+          d.quarantined, std::chrono::milliseconds(std::int64_t(d.backoff_ms)), d.failure_ratio,
+          std::chrono::milliseconds(std::int64_t(config_.initial_backoff_ms)),
+          std::chrono::milliseconds(std::int64_t(config_.max_backoff_ms)));
+      d.backoff_ms = double(backoff.count());
+      d.failure_ratio = scheduler::next_failure_ratio(d.failure_ratio, true);
       if (!d.quarantined) ++d.result.quarantines;
       d.quarantined = true;
       d.probe_at = now_ + ticks_of_ms(d.backoff_ms);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "autosched/policy.hpp"
+#include "scheduler/quarantine.hpp"
 #include "tests/unit/auto_test_support.hpp"
 
 namespace autosched::testing {
@@ -225,6 +226,24 @@ TEST_F(PolicyEngine, AHigherPriorityModelWaitingForADeviceStartsBeforeALowerPrio
     EXPECT_EQ(starts[1].model, high_label) << "the LOW request started while a HIGH one waited for the device";
     EXPECT_NE(starts[2].model, high_label);
   });
+}
+
+TEST(Quarantine, SporadicFailuresSkipTheBackoffRepeatedOnesDoubleIt) {
+  using std::chrono::milliseconds;
+  using namespace scheduler;
+  const milliseconds initial(100), max(5000);
+  // A device that rarely fails: probed again at once.
+  double ratio = 0;
+  for (int i = 0; i < 40; ++i) ratio = next_failure_ratio(ratio, i % 20 == 19);  // 1 in 20
+  EXPECT_LE(ratio, kSporadicFailureRatio);
+  EXPECT_EQ(backoff_after_failure(false, milliseconds(0), ratio, initial, max), milliseconds(0));
+  // Failing in a row: the ratio climbs past the threshold; back-off, doubled per failed probe.
+  for (int i = 0; i < 3; ++i) ratio = next_failure_ratio(ratio, true);
+  EXPECT_GT(ratio, kSporadicFailureRatio);
+  EXPECT_EQ(backoff_after_failure(false, milliseconds(0), ratio, initial, max), initial);
+  EXPECT_EQ(backoff_after_failure(true, milliseconds(0), ratio, initial, max), initial);  // after a 0 back-off
+  EXPECT_EQ(backoff_after_failure(true, initial, ratio, initial, max), milliseconds(200));
+  EXPECT_EQ(backoff_after_failure(true, milliseconds(4000), ratio, initial, max), max);
 }
 
 }  // namespace
