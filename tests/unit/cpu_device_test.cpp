@@ -5,12 +5,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <thread>
 
 #include "autosched/autosched.hpp"
 #include "autosched/plugin/graph.hpp"
 #include "devices/cpu/cpu_isa.hpp"
+#include "devices/cpu/omp_wait_policy.hpp"
 
 namespace autosched {
 namespace {
@@ -396,6 +399,25 @@ TEST(CpuDevice, ThroughputStreamsArePinnedToTheirPlannedCores) {
     EXPECT_EQ(affinity.find("0:cpus=0,"), std::string::npos) << affinity << " / " << plan;
   }
   EXPECT_NE(affinity.find("threads="), std::string::npos);
+}
+
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// A stream of 2 threads parks one idle OpenMP team once per process (see omp_wait_policy.hpp),
+// unless the user chose a wait policy.
+TEST(CpuDevice, OpenMpSpinWaitsAreBoundedOncePerProcess) {
+  const bool user_policy = std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT");
+  auto compiled = core().compile_model(core().read_model("builtin:mlp"), "CPU",
+                                       {hint::performance_mode(PerformanceMode::LATENCY),
+                                        inference_num_threads(std::int64_t{2})});
+  const std::size_t threads = thread_count();
+  EXPECT_EQ(cpu::bound_openmp_spin_waits(), !user_policy);
+  EXPECT_EQ(cpu::bound_openmp_spin_waits(), !user_policy);
+  EXPECT_EQ(thread_count(), threads);  // parked by the compile already, never twice
 }
 
 TEST(CpuDevice, Bf16NeedsIsaSupportAndSaysWhy) {
