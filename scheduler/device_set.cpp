@@ -417,7 +417,11 @@ DeviceSet::Lease DeviceSet::acquire(Attempts& attempts, const RequestInfo& info,
           compile_now(c);
           lock.lock();
           if (cd.in_flight > 0) --cd.in_flight;
-          if ((cd.state == DeviceState::ready || cd.state == DeviceState::draining) && !cancelled.load()) {
+          // `w` stayed queued while the lock was dropped: a dispatch (mark_ready's
+          // own, or one after a re-admission) may have given it a slot already.
+          // Assigning again would overwrite that lease and leak its slot.
+          if (!w.assigned && (cd.state == DeviceState::ready || cd.state == DeviceState::draining) &&
+              !cancelled.load()) {
             assign_locked(w, c, Decision::run(c, 0, "compiled on demand (runtime fallback)"));
             continue;
           }

@@ -20,6 +20,10 @@ class AutoFallback : public ::testing::Test {
 TEST_F(AutoFallback, DeviceFailingEveryTenthRequestLosesAndDuplicatesNothing) {
   fake("gpu").fail_every = 10;
   fake("gpu").slots = 2;
+  // The failing device must be the one the throughput policy prefers: with
+  // both at 0 ms it may measure the CPU faster (jitter, TSan) and send the GPU
+  // fewer than 10 requests, so none fails.
+  fake("cpu").latency_ms = 1;
   auto observer = std::make_shared<RecordingObserver>();
   auto registration = add_observer(observer);
   Core core;
@@ -142,6 +146,14 @@ TEST_F(AutoFallback, TargetFailingAfterTheHelperWasReleasedCompilesAFallbackOnDe
     request.infer();  // fails on the target, re-runs on a freshly compiled FAKE.cpu
     EXPECT_GE(fake("cpu").compiles, 2);
     EXPECT_TRUE(observer->saw("quarantined FAKE.gpu"));
+    // The target recovers: the hand-over drains the helper again, and with
+    // nothing in flight on it (the on-demand compile took one slot for its
+    // request, not two) it is released again.
+    fake("gpu").fail_all = false;
+    EXPECT_TRUE(eventually([&] {
+      request.infer();
+      return compiled.get_property(execution_devices) == std::vector<std::string>{"FAKE.gpu"};
+    }));
   });
 }
 
