@@ -369,6 +369,44 @@ bool ProgramBuilder::lower_view(int n) {
   return true;
 }
 
+std::vector<std::int64_t> ProgramBuilder::transpose_perm(const ir::Node& node, std::size_t rank) const {
+  std::vector<std::int64_t> perm = node.get_ints("perm");
+  if (perm.empty())
+    for (std::size_t i = rank; i-- > 0;) perm.push_back(std::int64_t(i));
+  std::vector<bool> seen(rank, false);
+  if (perm.size() != rank) return {};
+  for (auto& p : perm) {
+    if (p < 0) p += std::int64_t(rank);
+    if (p < 0 || p >= std::int64_t(rank) || seen[std::size_t(p)]) return {};
+    seen[std::size_t(p)] = true;
+  }
+  return perm;
+}
+
+dnnl::memory::desc ProgramBuilder::permuted_desc(const Shape& in, const std::vector<std::int64_t>& perm, dt type) {
+  // Output strides, expressed per input dimension: element in[i...] lives where out[perm...] does.
+  Shape out(in.size());
+  for (std::size_t j = 0; j < perm.size(); ++j) out[j] = in[std::size_t(perm[j])];
+  dnnl::memory::dims out_strides(out.size(), 1);
+  for (std::size_t i = out.size(); i-- > 1;) out_strides[i - 1] = out_strides[i] * out[i];
+  dnnl::memory::dims strides(in.size(), 0);
+  for (std::size_t j = 0; j < perm.size(); ++j) strides[std::size_t(perm[j])] = out_strides[j];
+  return dnnl::memory::desc(dnnl::memory::dims(in.begin(), in.end()), type, strides);
+}
+
+dnnl::memory::desc ProgramBuilder::transposed_dst(int t, const Shape& shape, dt type) {
+  const ir::Node& node = graph_.nodes[std::size_t(t)];
+  const auto perm = transpose_perm(node, shape.size());
+  Shape out(shape.size());
+  for (std::size_t j = 0; j < perm.size(); ++j) out[j] = shape[std::size_t(perm[j])];
+  Value& z = values_[node.outputs.at(0)];
+  z.type = ElementType::f32;
+  z.shape = out;
+  define_arena(node.outputs[0], plain_desc(out, type));
+  fused_[std::size_t(t)] = true;
+  return permuted_desc(shape, perm, type);
+}
+
 bool ProgramBuilder::lower_transpose(int n) {
   const ir::Node& node = graph_.nodes[std::size_t(n)];
   const std::string& x = node.input(0);
@@ -377,21 +415,38 @@ bool ProgramBuilder::lower_transpose(int n) {
   const Shape& in = shape_of(x);
   const Shape& out = shape_of(y);
   if (in.empty()) return false;
-  std::vector<std::int64_t> perm = node.get_ints("perm");
-  if (perm.empty())
-    for (std::size_t i = in.size(); i-- > 0;) perm.push_back(std::int64_t(i));
-  if (perm.size() != in.size()) return false;
-  // Output strides, expressed per input dimension: the reorder writes the transposed layout.
-  dnnl::memory::dims out_strides(out.size(), 1);
-  for (std::size_t i = out.size(); i-- > 1;) out_strides[i - 1] = out_strides[i] * out[i];
-  dnnl::memory::dims strides(in.size(), 0);
-  for (std::size_t j = 0; j < perm.size(); ++j) strides[std::size_t(perm[j])] = out_strides[j];
-  const dnnl::memory::desc permuted(dnnl::memory::dims(in.begin(), in.end()), dt::f32, strides);
+  const std::vector<std::int64_t> perm = transpose_perm(node, in.size());
+  if (perm.empty()) return false;
+  const Value& v = value(x);
+  const dt act = bf16() ? dt::bf16 : dt::f32;
+  // Read only by matmuls of two activations (attention's q, k, v): a view through permuted
+  // strides that the matmuls read directly, no copy.
+  bool matmuls_only = !is_output_.count(y) && consumers_.count(y);
+  if (matmuls_only)
+    for (int c : consumers_.at(y)) {
+      const ir::Node& consumer = graph_.nodes[std::size_t(c)];
+      matmuls_only = matmuls_only && consumer.op_type == "MatMul" && consumer.inputs.size() == 2 &&
+                     !constant_of(consumer.input(0)) && !constant_of(consumer.input(1));
+    }
+  if (matmuls_only && v.buffer >= 0 && v.desc == plain_desc(in, act)) {
+    // y[j...] = x[perm...]: y's dims with the strides x's layout gives them.
+    const dnnl::memory::desc x_plain = plain_desc(in, act);
+    dnnl::memory::dims strides(out.size());
+    for (std::size_t j = 0; j < perm.size(); ++j) strides[j] = x_plain.data.format_desc.blocking.strides[perm[j]];
+    Value& t = value(y);
+    t.buffer = v.buffer;
+    t.desc = dnnl::memory::desc(dnnl::memory::dims(out.begin(), out.end()), act, strides);
+    t.view = true;
+    t.transposed = true;
+    return true;
+  }
+  // A copy through permuted strides, converted on the way to what the matmuls read (bf16).
+  const dt type = matmuls_only ? act : dt::f32;
   const BufferRef src = current_ref(x);
-  define_arena(y, plain_desc(out));
+  define_arena(y, plain_desc(out, type));
   BufferRef dst = current_ref(y);
-  dst.desc = permuted;
-  dnnl::reorder::primitive_desc pd(cpu_engine(), src.desc, cpu_engine(), permuted, attr_with());
+  dst.desc = permuted_desc(in, perm, type);
+  dnnl::reorder::primitive_desc pd(cpu_engine(), src.desc, cpu_engine(), dst.desc, attr_with());
   push_primitive("transpose " + node_label(n) + " [" + pd.impl_info_str() + "]", dnnl::reorder(pd),
                  {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, pd.scratchpad_desc());
   return true;

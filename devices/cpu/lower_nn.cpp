@@ -286,7 +286,9 @@ bool ProgramBuilder::lower_matmul(int n) {
     }
     return lower_dense(n, a, rows, k, cols, std::move(weights), std::move(bias), out, extra, labels);
   }
-  // Two activations (attention scores / context): batched matmul over plain layouts.
+  // Two activations (attention scores / context): batched matmul over plain layouts. A
+  // transposed view (lower_transpose) is read through its strides, and an output read only by
+  // a Transpose is written through permuted strides: attention needs no transpose steps.
   const std::size_t rank = ys.size();
   auto extend = [&](Shape s) {
     s.insert(s.begin(), rank - s.size(), 1);
@@ -294,16 +296,41 @@ bool ProgramBuilder::lower_matmul(int n) {
   };
   const Shape ae = extend(as), be = extend(bs);
   const dt act = bf16() ? dt::bf16 : dt::f32;
-  auto plain_as = [&](const Shape& s) { return plain_desc(s, act); };
+  auto operand_desc = [&](const std::string& name, const Shape& s) {
+    const Value& v = value(name);
+    if (v.transposed && s.size() == rank && v.desc.data_type() == act) return v.desc;
+    return plain_desc(extend(s), act);
+  };
   PostOps fused = collect_post_ops(y, false);
-  dnnl::matmul::primitive_desc pd({plain_as(ae), plain_as(be), plain_desc(ys)}, attr_with(&fused.ops), cpu_engine());
-  BufferRef src = ref_as(a, plain_as(as));
-  src.desc = pd.src_desc();
-  BufferRef wei = ref_as(bn, plain_as(bs));
-  wei.desc = pd.weights_desc();
+  dnnl::memory::desc dst_desc = plain_desc(ys);
+  const int t = fused.nodes.empty() ? single_consumer(y) : -1;
+  const bool to_transpose = t >= 0 && !fused_[std::size_t(t)] && graph_.nodes[std::size_t(t)].op_type == "Transpose" &&
+                            !transpose_perm(graph_.nodes[std::size_t(t)], rank).empty() &&
+                            !is_output_.count(graph_.nodes[std::size_t(t)].outputs.at(0));
+  if (to_transpose) dst_desc = permuted_desc(ys, transpose_perm(graph_.nodes[std::size_t(t)], rank), dt::f32);
+  dnnl::matmul::primitive_desc pd({operand_desc(a, as), operand_desc(bn, bs), dst_desc}, attr_with(&fused.ops),
+                                  cpu_engine());
+  auto operand = [&](const std::string& name, const Shape& s, const dnnl::memory::desc& wanted) {
+    const Value& v = value(name);
+    if (v.transposed && v.desc == wanted) return BufferRef{BufferRef::Kind::arena, v.buffer, wanted};
+    BufferRef r = ref_as(name, plain_desc(s, act));
+    r.desc = wanted;
+    return r;
+  };
+  const BufferRef src = operand(a, as, pd.src_desc());
+  const BufferRef wei = operand(bn, bs, pd.weights_desc());
   finish_fused(fused, y);
-  const BufferRef dst = define_arena(fused.output, pd.dst_desc());
-  push_primitive("matmul " + node_label(n) + fused.labels + " [" + pd.impl_info_str() + "]", dnnl::matmul(pd),
+  BufferRef dst;
+  std::string labels = fused.labels;
+  if (to_transpose) {
+    transposed_dst(t, ys, dt::f32);
+    dst = current_ref(graph_.nodes[std::size_t(t)].outputs[0]);
+    dst.desc = pd.dst_desc();
+    labels.append("+").append(node_label(t));
+  } else {
+    dst = define_arena(fused.output, pd.dst_desc());
+  }
+  push_primitive("matmul " + node_label(n) + labels + " [" + pd.impl_info_str() + "]", dnnl::matmul(pd),
                  {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}}, pd.scratchpad_desc());
   return true;
 }

@@ -54,6 +54,7 @@ class ProgramBuilder {
     dnnl::memory::desc desc;
     int slot = -1;  // plain tensor representation
     bool view = false;  // shares the buffer of another value (Reshape & co.)
+    bool transposed = false;  // a view through permuted strides (a Transpose read by matmuls)
     std::vector<std::pair<dnnl::memory::desc, int>> copies;  // other layouts made so far (desc → buffer)
   };
   struct PostOps {
@@ -103,6 +104,15 @@ class ProgramBuilder {
   // its buffer is a model output or read by a node from `n` on, except the nodes in `fused`.
   bool can_overwrite(const std::string& residual, int n, const std::vector<int>& fused,
                      const dnnl::memory::desc& desc) const;
+
+  // The output of a node whose only consumer is the Transpose `t`, written through permuted
+  // strides into the Transpose's output (defined here, plain row-major): the dst descriptor.
+  dnnl::memory::desc transposed_dst(int t, const Shape& shape, dnnl::memory::data_type type);
+  // The descriptor of `shape` laid out as the Transpose `perm` of a dense row-major tensor of
+  // the transposed shape (the source view of a transpose without a copy).
+  static dnnl::memory::desc permuted_desc(const Shape& shape, const std::vector<std::int64_t>& perm,
+                                          dnnl::memory::data_type type);
+  std::vector<std::int64_t> transpose_perm(const ir::Node& node, std::size_t rank) const;
 
   // Values.
   Value& value(const std::string& name);

@@ -247,6 +247,39 @@ TEST(CpuDevice, GemmAndMatMulMatchRefWithFusedBias) {
   }
 }
 
+// Multi-head attention's transposes: q, k, v are read by the matmuls through permuted strides and
+// the context matmul writes its transposed output directly, so no transpose step remains; a
+// transposed value that something else reads too (here: a model output) is still copied.
+TEST(CpuDevice, AttentionTransposesBecomeStridesOfTheMatmuls) {
+  for (const bool q_is_output : {false, true}) {
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 8, 16});
+    auto heads = [&](const std::string& name, const Ints& perm) {
+      auto p = g.node("MatMul", {x, g.weight(name + ".w", {16, 16})}, {}, name + ".proj");
+      auto r = g.node("Reshape", {p, g.ints(name + ".shape", {1, 8, 2, 8})}, {}, name + ".split");
+      return g.node("Transpose", {r}, {{"perm", perm}}, name + ".t");
+    };
+    auto q = heads("q", {0, 2, 1, 3});
+    auto k = heads("k", {0, 2, 3, 1});
+    auto v = heads("v", {0, 2, 1, 3});
+    auto p = g.node("Softmax", {g.node("MatMul", {q, k}, {}, "scores")}, {{"axis", std::int64_t(-1)}}, "softmax");
+    auto ctx = g.node("Transpose", {g.node("MatMul", {p, v}, {}, "context")}, {{"perm", Ints{0, 2, 1, 3}}}, "ctx.t");
+    auto out = g.node("Reshape", {ctx, g.ints("merge", {1, 8, 16})}, {}, "merge_heads");
+    std::vector<std::string> outputs = {out};
+    if (q_is_output) outputs.push_back(q);
+    auto model = g.finish(outputs);
+    SCOPED_TRACE(q_is_output ? "q is an output" : "q is read by the matmul only");
+    expect_matches_ref(model, {{1, 8, 16}});
+    if (cpu::has_bf16(cpu::effective_isa()))  // bf16: the transposes convert on the way
+      expect_matches_ref(model, {{1, 8, 16}}, 5e-2, 5e-2, {hint::inference_precision(ElementType::bf16)});
+    const std::string plan = plan_of(model);
+    EXPECT_TRUE(plan_has_line_with(plan, {"matmul", "MatMul:context", "Transpose:ctx.t"})) << plan;
+    EXPECT_EQ(plan.find("transpose Transpose:k.t"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("transpose Transpose:v.t"), std::string::npos) << plan;
+    EXPECT_EQ(plan.find("transpose Transpose:q.t") != std::string::npos, q_is_output) << plan;
+  }
+}
+
 TEST(CpuDevice, PoolingMatchesRef) {
   const std::vector<std::pair<std::string, Attrs>> cases = {
       {"MaxPool", {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}}},
