@@ -4,7 +4,9 @@
 # CI uses 0.5) and samples its RSS, open fds and threads every second from
 # /proc. Fails when, after the warm-up (the first 20%, at least 10 s; 40% for
 # runs under 5 minutes, whose ramp is a larger share of the run),
-#   * RSS grows by more than 5% (median of the last 5 samples vs the first 5), or
+#   * RSS grows by more than 5% (median of the last quarter of the samples vs
+#     the first quarter: the recompiles make RSS a +-10% sawtooth, which a
+#     5-sample median mistakes for growth), or
 #   * the fd or thread count grows (min of the last 5 > max of the first 5), or
 #   * the traffic itself reports an unexpected error.
 # Samples go to $build/soak_samples.csv. Env: AUTOSCHED_BUILD_DIR (default build/).
@@ -45,9 +47,11 @@ after = after[:-2] if len(after) > 12 else after
 if len(after) < 10:
     print(f"soak: only {len(after)} samples after the {warm} s warm-up; run longer")
     sys.exit(1)
-first, last = after[:5], after[-5:]
 col = lambda rs, k: [int(r[k]) for r in rs]
-rss0, rss1 = statistics.median(col(first, "rss_kb")), statistics.median(col(last, "rss_kb"))
+quarter = max(5, len(after) // 4)
+rss0 = statistics.median(col(after[:quarter], "rss_kb"))
+rss1 = statistics.median(col(after[-quarter:], "rss_kb"))
+first, last = after[:5], after[-5:]
 growth = (rss1 - rss0) / rss0 * 100
 fd0, fd1 = max(col(first, "fds")), min(col(last, "fds"))
 th0, th1 = max(col(first, "threads")), min(col(last, "threads"))
