@@ -296,23 +296,31 @@ bool ProgramBuilder::lower_matmul(int n) {
   };
   const Shape ae = extend(as), be = extend(bs);
   const dt act = bf16() ? dt::bf16 : dt::f32;
+  bool strided = true;  // false: plain operands and output only
   auto operand_desc = [&](const std::string& name, const Shape& s) {
     const Value& v = value(name);
-    if (v.transposed && s.size() == rank && v.desc.data_type() == act) return v.desc;
+    if (strided && v.transposed && s.size() == rank && v.desc.data_type() == act) return v.desc;
     return plain_desc(extend(s), act);
   };
   PostOps fused = collect_post_ops(y, false);
-  dnnl::memory::desc dst_desc = plain_desc(ys);
   const int t = fused.nodes.empty() ? single_consumer(y) : -1;
-  const bool to_transpose = t >= 0 && !fused_[std::size_t(t)] && graph_.nodes[std::size_t(t)].op_type == "Transpose" &&
-                            !transpose_perm(graph_.nodes[std::size_t(t)], rank).empty() &&
-                            !is_output_.count(graph_.nodes[std::size_t(t)].outputs.at(0));
-  if (to_transpose) dst_desc = permuted_desc(ys, transpose_perm(graph_.nodes[std::size_t(t)], rank), dt::f32);
-  dnnl::matmul::primitive_desc pd({operand_desc(a, as), operand_desc(bn, bs), dst_desc}, attr_with(&fused.ops),
-                                  cpu_engine());
+  bool to_transpose = t >= 0 && !fused_[std::size_t(t)] && graph_.nodes[std::size_t(t)].op_type == "Transpose" &&
+                      !transpose_perm(graph_.nodes[std::size_t(t)], rank).empty() &&
+                      !is_output_.count(graph_.nodes[std::size_t(t)].outputs.at(0));
+  auto make_pd = [&] {
+    const dnnl::memory::desc dst_desc =
+        to_transpose ? permuted_desc(ys, transpose_perm(graph_.nodes[std::size_t(t)], rank), dt::f32) : plain_desc(ys);
+    return dnnl::matmul::primitive_desc({operand_desc(a, as), operand_desc(bn, bs), dst_desc}, attr_with(&fused.ops),
+                                        cpu_engine());
+  };
+  dnnl::matmul::primitive_desc pd = make_pd();
+  if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) {  // strides oneDNN has no fast kernel for
+    strided = to_transpose = false;
+    pd = make_pd();
+  }
   auto operand = [&](const std::string& name, const Shape& s, const dnnl::memory::desc& wanted) {
     const Value& v = value(name);
-    if (v.transposed && v.desc == wanted) return BufferRef{BufferRef::Kind::arena, v.buffer, wanted};
+    if (strided && v.transposed && v.desc == wanted) return BufferRef{BufferRef::Kind::arena, v.buffer, wanted};
     BufferRef r = ref_as(name, plain_desc(s, act));
     r.desc = wanted;
     return r;
