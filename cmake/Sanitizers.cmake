@@ -1,5 +1,5 @@
 # AUTOSCHED_SANITIZE=<list> (e.g. "address,undefined" or "thread"): builds
-# the library's own runtime code — core/, scheduler/, devices/sim/,
+# the library's own runtime code — core/, scheduler/, policies/, devices/sim/,
 # devices/reference/ (the device, not the kernels) and the top of model/
 # (ONNX reader, graph, executor) — with that sanitizer, and links every
 # binary with its runtime. The reference kernels, the CPU/OpenCL devices,
@@ -12,6 +12,7 @@ if(AUTOSCHED_SANITIZE)
   file(GLOB AUTOSCHED_SANITIZED_SOURCES CONFIGURE_DEPENDS
     ${PROJECT_SOURCE_DIR}/core/*.cpp
     ${PROJECT_SOURCE_DIR}/scheduler/*.cpp
+    ${PROJECT_SOURCE_DIR}/policies/*.cpp
     ${PROJECT_SOURCE_DIR}/devices/sim/*.cpp
     ${PROJECT_SOURCE_DIR}/devices/reference/*.cpp
     ${PROJECT_SOURCE_DIR}/model/*.cpp)
