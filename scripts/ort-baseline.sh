@@ -15,13 +15,16 @@
 #   throughput: ORT 2 sessions (worker threads) x 1 thread, all busy
 #               vs autosched-bench -d CPU -hint throughput.
 # It prints a markdown table (medians over the rounds, spread, load average)
-# and leaves every JSON report in the output folder.
+# and leaves every JSON report in the output folder. With COMPARE_BUILD_DIR
+# (another build of autosched, e.g. of an older commit) that build is measured
+# in the same rounds too and the table adds before -> after columns.
 #
 # Usage: scripts/ort-baseline.sh [output-dir]     (default: ./ort-baseline-<date>)
 # Environment: AUTOSCHED_BUILD_DIR (default build), AUTOSCHED_ORT_DIR,
 #   AUTOSCHED_ORT_VERSION (default 1.30.0), MODELS (default "mlp bert_tiny
 #   mobilenetv2 resnet50"), ROUNDS (default 2), SECONDS_PER_RUN (default 10),
-#   THREADS (default: the number of CPUs), EXTRA_ARGS (extra autosched-bench flags).
+#   THREADS (default: the number of CPUs), EXTRA_ARGS (extra autosched-bench flags),
+#   COMPARE_BUILD_DIR (a second autosched build measured as "before").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${AUTOSCHED_BUILD_DIR:-$root/build}
@@ -39,6 +42,12 @@ ort_bench="$root/scripts/ort_bench.mjs"
 for tool in "$bench" "$query"; do
   [[ -x $tool ]] || { echo "ort-baseline: $tool not found; build first or set AUTOSCHED_BUILD_DIR" >&2; exit 1; }
 done
+runtimes="ort autosched"
+if [[ -n ${COMPARE_BUILD_DIR:-} ]]; then
+  [[ -x $COMPARE_BUILD_DIR/tools/autosched-bench ]] ||
+    { echo "ort-baseline: $COMPARE_BUILD_DIR/tools/autosched-bench not found (COMPARE_BUILD_DIR)" >&2; exit 1; }
+  runtimes="ort before autosched"
+fi
 command -v node >/dev/null && command -v npm >/dev/null ||
   { echo "ort-baseline: needs node and npm (apt-get install nodejs npm)" >&2; exit 1; }
 
@@ -63,18 +72,23 @@ for ((r = 1; r <= rounds; ++r)); do
     file="$out/models/$m.onnx"
     for mode in latency throughput; do
       echo "ort-baseline: round $r $m $mode (load $(cut -d' ' -f1 /proc/loadavg))" >&2
-      # Alternate which runtime goes first so a drifting background load hits both.
-      order="ort autosched"
-      ((r % 2 == 0)) && order="autosched ort"
+      # Alternate the order every round so a drifting background load hits every runtime alike.
+      order=$runtimes
+      ((r % 2 == 0)) && order=$(echo "$runtimes" | tr ' ' '\n' | tac | tr '\n' ' ')
       for runtime in $order; do
         json="$out/runs/$r.$runtime.$m.$mode.json"
-        if [[ $runtime == ort ]]; then
-          node "$ort_bench" --ort-dir "$ort_dir" -m "$file" --mode "$mode" --threads "$threads" --streams "$threads" \
-            -t "$seconds" --json "$json" >/dev/null
-        else
-          # shellcheck disable=SC2086
-          "$bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" ${EXTRA_ARGS:-} >/dev/null
-        fi
+        case $runtime in
+          ort)
+            node "$ort_bench" --ort-dir "$ort_dir" -m "$file" --mode "$mode" --threads "$threads" --streams "$threads" \
+              -t "$seconds" --json "$json" >/dev/null ;;
+          before)
+            # shellcheck disable=SC2086
+            "$COMPARE_BUILD_DIR/tools/autosched-bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" \
+              ${EXTRA_ARGS:-} >/dev/null ;;
+          *)
+            # shellcheck disable=SC2086
+            "$bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" ${EXTRA_ARGS:-} >/dev/null ;;
+        esac
       done
     done
   done

@@ -158,7 +158,7 @@ async function measure(a) {
   console.log(text);
 }
 
-// ---- table: <dir>/<round>.<runtime>.<model>.<mode>.json → markdown ----
+// ---- table: <dir>/<round>.<runtime>.<model>.<mode>.json → markdown (runtime: ort, autosched, before) ----
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
   if (!s.length) return NaN;
@@ -172,34 +172,64 @@ const spread = (xs) => {
   return ` ±${((100 * (Math.max(...s) - Math.min(...s))) / 2 / m).toFixed(0)}%`;
 };
 
+// ORT's inf/s is the better of its two configurations (2 sessions x 1 thread, 1 session x 2
+// threads); autosched's is the THROUGHPUT hint's.
 function table(dir) {
-  const runs = {};
+  const runs = {};  // model -> runtime -> { p50: [], fps: [], ort_best_fps: [] } per round
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     const [round, runtime, model, mode] = f.replace(/\.json$/, '').split('.');
     if (!mode) continue;
     const j = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
-    const p50 = runtime === 'ort' ? j.latency_ms?.median : j.results?.latency_ms?.median;
-    const fps = runtime === 'ort' ? j.throughput_fps : j.results?.throughput_fps;
-    const key = `${model}`;
-    runs[key] ??= { ort: { latency: [], throughput: [] }, autosched: { latency: [], throughput: [] }, order: 0 };
-    (runs[key][runtime][mode] ??= []).push(mode === 'latency' ? p50 : fps);
-    void round;
+    const r = runtime === 'ort' ? j : j.results ?? {};
+    const entry = ((runs[model] ??= {})[runtime] ??= { p50: {}, fps: {}, lat_fps: {} });
+    if (mode === 'latency') {
+      entry.p50[round] = r.latency_ms?.median;
+      entry.lat_fps[round] = r.throughput_fps;
+    } else {
+      entry.fps[round] = r.throughput_fps;
+    }
   }
   const order = ['mlp', 'bert_tiny', 'mobilenetv2', 'resnet50'];
-  const models = Object.keys(runs).sort((x, y) => (order.indexOf(x) + 99) % 99 - (order.indexOf(y) + 99) % 99);
-  const lines = [
-    '| model | ORT p50 (ms) | autosched p50 (ms) | p50 ratio (autosched/ORT) | ORT inf/s | autosched inf/s | inf/s ratio (autosched/ORT) |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-  ];
+  const rank = (m) => (order.includes(m) ? order.indexOf(m) : order.length);
+  const models = Object.keys(runs).sort((x, y) => rank(x) - rank(y) || x.localeCompare(y));
+  const has_before = models.some((m) => runs[m].before);
+  const cell = (e, key) => {
+    const xs = Object.values(e?.[key] ?? {});
+    return { m: median(xs), text: `${fmt(median(xs), key === 'p50' ? 3 : 1)}${spread(xs)}` };
+  };
+  const ort_fps = (e) => {
+    const rounds = new Set([...Object.keys(e?.fps ?? {}), ...Object.keys(e?.lat_fps ?? {})]);
+    const xs = [...rounds].map((r) => Math.max(e.fps[r] ?? NaN, e.lat_fps[r] ?? NaN)).filter(Number.isFinite);
+    return { m: median(xs), text: `${fmt(median(xs), 1)}${spread(xs)}` };
+  };
+  const head = ['model', 'ORT p50 (ms)'];
+  if (has_before) head.push('before p50 (ms)');
+  head.push('autosched p50 (ms)', 'p50 autosched/ORT');
+  if (has_before) head.push('p50 after/before');
+  head.push('ORT inf/s');
+  if (has_before) head.push('before inf/s');
+  head.push('autosched inf/s', 'inf/s autosched/ORT');
+  if (has_before) head.push('inf/s after/before');
+  const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
   for (const m of models) {
     const r = runs[m];
-    const ol = median(r.ort.latency), al = median(r.autosched.latency);
-    const ot = median(r.ort.throughput), at = median(r.autosched.throughput);
-    lines.push(`| ${m} | ${fmt(ol, 3)}${spread(r.ort.latency)} | ${fmt(al, 3)}${spread(r.autosched.latency)} | ${fmt(al / ol)} | ` +
-      `${fmt(ot, 1)}${spread(r.ort.throughput)} | ${fmt(at, 1)}${spread(r.autosched.throughput)} | ${fmt(at / ot)} |`);
+    const op = cell(r.ort, 'p50'), bp = cell(r.before, 'p50'), ap = cell(r.autosched, 'p50');
+    const of = ort_fps(r.ort), bf = cell(r.before, 'fps'), af = cell(r.autosched, 'fps');
+    const row = [m, op.text];
+    if (has_before) row.push(bp.text);
+    row.push(ap.text, fmt(ap.m / op.m));
+    if (has_before) row.push(fmt(ap.m / bp.m));
+    row.push(of.text);
+    if (has_before) row.push(bf.text);
+    row.push(af.text, fmt(af.m / of.m));
+    if (has_before) row.push(fmt(af.m / bf.m));
+    lines.push(`| ${row.join(' | ')} |`);
   }
-  lines.push('', `Medians over ${Math.max(...models.map((m) => runs[m].ort.latency.length))} interleaved round(s); ±: half the min-max spread.` +
-    ' p50 ratio < 1 and inf/s ratio > 1 mean autosched is ahead.');
+  const rounds = Math.max(...models.map((m) => Object.keys(runs[m].ort?.p50 ?? {}).length));
+  lines.push('', `Medians over ${rounds} interleaved round(s); ±: half the min-max spread over the rounds. ` +
+    'p50: LATENCY hint (ORT: 1 session, all threads, sequential requests); inf/s: THROUGHPUT hint ' +
+    '(ORT: the better of 2 sessions x 1 thread and 1 session x 2 threads). ' +
+    'p50 ratio < 1 and inf/s ratio > 1: autosched ahead.');
   console.log(lines.join('\n'));
 }
 
