@@ -292,6 +292,7 @@ AUTOSCHED_REGISTER_OP(OpDefinition{
     [](const ir::Node& node, const std::vector<ir::ValueInfo>& in, const std::vector<const Tensor*>&) {
       const auto& x = required_info(node, in, 0);
       const auto& idx = required_info(node, in, 1);
+      if (x.shape.rank_known() && x.shape.rank() == 0) fail(node, "data must have rank >= 1 (got a scalar)");
       if (!x.shape.rank_known() || !idx.shape.rank_known())
         return std::vector{value_info(x.element_type, PartialShape::dynamic_rank())};
       const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", 0), std::int64_t(x.shape.rank())));
@@ -304,6 +305,7 @@ AUTOSCHED_REGISTER_OP(OpDefinition{
       const Tensor& x = required_input(node, in, 0);
       const Tensor& idx_t = required_input(node, in, 1);
       const std::size_t rank = x.shape().size();
+      if (rank == 0) fail(node, "data must have rank >= 1 (got a scalar)");
       const auto axis = std::size_t(normalize_axis(node, node.get_int("axis", 0), std::int64_t(rank)));
       auto indices = read_ints(node, idx_t);
       const std::int64_t dim = x.shape()[axis];

@@ -29,5 +29,11 @@ TEST(OnnxFuzzRegression, HugeDimsDoNotOverflowShapeSizes) {
   EXPECT_EQ(shape_size({126, std::numeric_limits<std::int64_t>::max()}), std::numeric_limits<std::int64_t>::max());
 }
 
+// Gather on scalar data (shape []): shape inference stepped past an empty dims vector.
+TEST(OnnxFuzzRegression, GatherOnScalarIsAClearError) {
+  const std::vector<std::uint8_t> bytes = {8, 7, 18, 12, 98, 97, 99, 107, 101, 110, 100, 45, 116, 101, 115, 116, 58, 140, 1, 10, 39, 10, 4, 100, 97, 116, 97, 10, 7, 105, 110, 100, 105, 99, 101, 115, 18, 1, 121, 34, 6, 71, 97, 116, 104, 101, 114, 42, 11, 10, 4, 97, 120, 104, 115, 24, 45, 160, 1, 2, 18, 13, 116, 101, 115, 116, 95, 103, 97, 116, 104, 101, 114, 95, 48, 90, 30, 10, 4, 100, 97, 116, 97, 18, 22, 10, 20, 8, 1, 16, 10, 18, 2, 8, 5, 8, 2, 10, 4, 10, 2, 8, 3, 10, 2, 8, 2, 90, 21, 10, 7, 105, 110, 100, 105, 99, 101, 115, 18, 10, 10, 8, 8, 7, 18, 4, 10, 2, 8, 3, 98, 27, 10, 1, 121, 18, 22, 10, 20, 8, 1, 18, 16, 10, 2, 8, 3, 10, 2, 8, 4, 10, 2, 8, 3, 10, 2, 8, 2, 66, 4, 10, 0, 16, 13};
+  EXPECT_THROW(onnx_io::read_model_from_memory(bytes.data(), bytes.size()), Error);
+}
+
 }  // namespace
 }  // namespace autosched
