@@ -241,16 +241,19 @@ void DeviceSet::assign_locked(Waiter& w, std::size_t i, const Decision& decision
   w.cv.notify_one();
 }
 
-void DeviceSet::dispatch_locked() {
+void DeviceSet::refresh_view_locked(Clock::time_point now) {
+  view_.resize(devices_.size());
+  for (std::size_t i = 0; i < devices_.size(); ++i) view_[i] = snapshot_of(i, now);
+}
+
+void DeviceSet::dispatch_locked(bool view_is_fresh) {
   if (queue_.empty()) return;
   const auto now = Clock::now();
-  base_view_.resize(devices_.size());
-  for (std::size_t i = 0; i < devices_.size(); ++i) base_view_[i] = snapshot_of(i, now);
-  std::size_t position = 0;
+  if (!view_is_fresh) refresh_view_locked(now);
+  // One snapshot serves every waiter: scan_locked rewrites each device's
+  // eligibility for the waiter at hand, and assignments update in_flight.
   for (std::size_t k = 0; k < queue_.size();) {
     Waiter& w = *queue_[k];
-    ++position;
-    view_ = base_view_;
     const bool rerouting = w.attempts->count > 0;
     Scan scan = scan_locked(w, view_, now, false);
     if (!scan.any_eligible && rerouting) scan = scan_locked(w, view_, now, true);
@@ -302,8 +305,7 @@ void DeviceSet::dispatch_locked() {
       w.held_by_priority = held;
       if (!held) {
         assign_locked(w, decision->device, *decision);  // erases queue_[k]
-        const auto i = decision->device;
-        ++base_view_[i].in_flight;
+        ++view_[decision->device].in_flight;
         continue;
       }
       w.cv.notify_one();  // re-checks after kPriorityRecheck
@@ -315,8 +317,8 @@ void DeviceSet::dispatch_locked() {
   }
 }
 
-void DeviceSet::changed_locked() {
-  dispatch_locked();
+void DeviceSet::changed_locked(bool view_is_fresh) {
+  dispatch_locked(view_is_fresh);
   for (auto* w : queue_) w->cv.notify_one();
   changed_.notify_all();
 }
@@ -537,17 +539,16 @@ void DeviceSet::complete(Lease& lease, Outcome outcome, double latency_ms, const
   release_if_idle(lease.index);
   if (outcome == Outcome::ok && options_.consolidate_on_latency && !consolidated_) consolidate_latency();
   if (outcome == Outcome::ok && measuring_throughput_) decide_throughput_locked();
-  if (outcome == Outcome::ok || outcome == Outcome::failed) {
-    const auto now_view = Clock::now();
-    base_view_.resize(devices_.size());
-    for (std::size_t i = 0; i < devices_.size(); ++i) base_view_[i] = snapshot_of(i, now_view);
+  const bool hook = outcome == Outcome::ok || outcome == Outcome::failed;
+  if (hook) {
+    refresh_view_locked(Clock::now());  // eligibility unset: no request is being placed
     try {
-      policy_->on_complete(base_view_, Completion{lease.request_id, lease.index, latency_ms, outcome == Outcome::ok});
+      policy_->on_complete(view_, Completion{lease.request_id, lease.index, latency_ms, outcome == Outcome::ok});
     } catch (const std::exception& e) {
       log().error("{}: policy '{}' threw in on_complete: {}", options_.label, policy_->name(), e.what());
     }
   }
-  changed_locked();
+  changed_locked(hook);  // the policy cannot change devices: the snapshot is still current
   flush(lock);
 }
 

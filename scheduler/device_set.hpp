@@ -166,14 +166,17 @@ class DeviceSet {
     Clock::time_point next_probe = Clock::time_point::max();
   };
   Scan scan_locked(const Waiter& w, std::vector<DeviceStats>& view, Clock::time_point now, bool with_draining) const;
-  // Offers queued requests to the policy in queue order (see the top).
-  void dispatch_locked();
+  // Fills view_ with every device's snapshot (eligibility unset).
+  void refresh_view_locked(Clock::time_point now);
+  // Offers queued requests to the policy in queue order (see the top);
+  // `view_is_fresh`: view_ was just refreshed and nothing changed since.
+  void dispatch_locked(bool view_is_fresh = false);
   // Takes a slot on device `i` for waiter `w` (bookkeeping only).
   void assign_locked(Waiter& w, std::size_t i, const Decision& decision);
   void enqueue_locked(Waiter& w);
   void dequeue_locked(Waiter& w);
   // Something changed: dispatch the queue and wake whoever waits on it.
-  void changed_locked();
+  void changed_locked(bool view_is_fresh = false);
   // Releases a draining device with nothing in flight (moves its compiled
   // model into `garbage_`, destroyed after the lock is dropped).
   void release_if_idle(std::size_t i);
@@ -200,8 +203,7 @@ class DeviceSet {
   std::string policy_name_;
   std::vector<Waiter*> queue_;          // waiting requests, in dispatch order
   std::uint64_t next_seq_ = 0;
-  std::vector<DeviceStats> base_view_;  // scratch of dispatch_locked (no allocation per decision)
-  std::vector<DeviceStats> view_;
+  std::vector<DeviceStats> view_;  // snapshot scratch of dispatch / on_complete (no allocation per decision)
   DeviceSetOptions options_;
   std::size_t target_ = kNoDevice;
   std::size_t helper_ = kNoDevice;
