@@ -17,14 +17,17 @@
 # It prints a markdown table (medians over the rounds, spread, load average)
 # and leaves every JSON report in the output folder. With COMPARE_BUILD_DIR
 # (another build of autosched, e.g. of an older commit) that build is measured
-# in the same rounds too and the table adds before -> after columns.
+# in the same rounds too and the table adds before -> after columns. With
+# COMPARE_ENV instead (e.g. COMPARE_ENV="AUTOSCHED_CPU_WAIT=sleep"), "before" is
+# this same build run with those environment settings.
 #
 # Usage: scripts/ort-baseline.sh [output-dir]     (default: ./ort-baseline-<date>)
 # Environment: AUTOSCHED_BUILD_DIR (default build), AUTOSCHED_ORT_DIR,
 #   AUTOSCHED_ORT_VERSION (default 1.30.0), MODELS (default "mlp bert_tiny
 #   mobilenetv2 resnet50"), ROUNDS (default 2), SECONDS_PER_RUN (default 10),
 #   THREADS (default: the number of CPUs), EXTRA_ARGS (extra autosched-bench flags),
-#   COMPARE_BUILD_DIR (a second autosched build measured as "before").
+#   COMPARE_BUILD_DIR (a second autosched build measured as "before"),
+#   COMPARE_ENV (space-separated NAME=value settings for a "before" run of this build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${AUTOSCHED_BUILD_DIR:-$root/build}
@@ -43,11 +46,15 @@ for tool in "$bench" "$query"; do
   [[ -x $tool ]] || { echo "ort-baseline: $tool not found; build first or set AUTOSCHED_BUILD_DIR" >&2; exit 1; }
 done
 runtimes="ort autosched"
+before_bench=""
 if [[ -n ${COMPARE_BUILD_DIR:-} ]]; then
-  [[ -x $COMPARE_BUILD_DIR/tools/autosched-bench ]] ||
-    { echo "ort-baseline: $COMPARE_BUILD_DIR/tools/autosched-bench not found (COMPARE_BUILD_DIR)" >&2; exit 1; }
-  runtimes="ort before autosched"
+  before_bench="$COMPARE_BUILD_DIR/tools/autosched-bench"
+  [[ -x $before_bench ]] || { echo "ort-baseline: $before_bench not found (COMPARE_BUILD_DIR)" >&2; exit 1; }
+elif [[ -n ${COMPARE_ENV:-} ]]; then
+  before_bench=$bench
 fi
+[[ -n $before_bench ]] && runtimes="ort before autosched"
+read -r -a before_env <<<"${COMPARE_ENV:-}"
 command -v node >/dev/null && command -v npm >/dev/null ||
   { echo "ort-baseline: needs node and npm (apt-get install nodejs npm)" >&2; exit 1; }
 
@@ -83,7 +90,7 @@ for ((r = 1; r <= rounds; ++r)); do
               -t "$seconds" --json "$json" >/dev/null ;;
           before)
             # shellcheck disable=SC2086
-            "$COMPARE_BUILD_DIR/tools/autosched-bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" \
+            env "${before_env[@]}" "$before_bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" \
               ${EXTRA_ARGS:-} >/dev/null ;;
           *)
             # shellcheck disable=SC2086

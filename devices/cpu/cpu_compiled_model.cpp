@@ -96,7 +96,7 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     shapes.push_back(port.shape.to_shape());
   }
   for (const auto& s : config_.plan.streams)
-    if (s.threads > 1) bound_openmp_spin_waits();  // streams with barriers: see omp_wait_policy.hpp
+    if (s.threads > 1 && !omp_wait_lease_) omp_wait_lease_.emplace();  // barriers: see omp_wait_policy.hpp
   if (!is_static) return;
   const auto start = std::chrono::steady_clock::now();
   std::set<int> thread_counts;

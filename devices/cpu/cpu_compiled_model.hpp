@@ -7,10 +7,12 @@
 // (arena, bound memories) themselves.
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "autosched/plugin/device.hpp"
+#include "devices/cpu/omp_wait_policy.hpp"
 #include "devices/cpu/program_cache.hpp"
 #include "topology/stream_planner.hpp"
 
@@ -40,6 +42,7 @@ class CpuCompiledModel : public plugin::ICompiledModel, public std::enable_share
   ProgramCache& programs() { return programs_; }
 
  private:
+  std::optional<OmpWaitLease> omp_wait_lease_;  // held while a stream has T > 1 threads
   Model model_;
   CpuConfig config_;
   ProgramCache programs_;

@@ -440,17 +440,117 @@ std::size_t thread_count() {
   return n;
 }
 
-// A stream of 2 threads parks one idle OpenMP team once per process (see omp_wait_policy.hpp),
-// unless the user chose a wait policy.
-TEST(CpuDevice, OpenMpSpinWaitsAreBoundedOncePerProcess) {
-  const bool user_policy = std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT");
+// The OpenMP wait control (see omp_wait_policy.hpp). A model with a 2-thread stream holds a lease;
+// the mode is the environment's.
+TEST(CpuDevice, TwoThreadStreamsHoldTheOpenMpWaitControl) {
   auto compiled = core().compile_model(core().read_model("builtin:mlp"), "CPU",
                                        {hint::performance_mode(PerformanceMode::LATENCY),
                                         inference_num_threads(std::int64_t{2})});
-  const std::size_t threads = thread_count();
-  EXPECT_EQ(cpu::bound_openmp_spin_waits(), !user_policy);
-  EXPECT_EQ(cpu::bound_openmp_spin_waits(), !user_policy);
-  EXPECT_EQ(thread_count(), threads);  // parked by the compile already, never twice
+  const auto state = cpu::omp_wait_state();
+  EXPECT_EQ(state.mode, cpu::omp_wait_mode_from_env());
+  if (state.mode == cpu::OmpWaitMode::sleep) {
+    EXPECT_FALSE(state.spinning);
+  } else if (state.mode != cpu::OmpWaitMode::automatic) {
+    EXPECT_TRUE(state.spinning);
+  }
+  auto request = compiled.create_infer_request();
+  request.infer();  // either regime computes the same thing: the conformance tests run under both
+}
+
+// The team's threads leave on their own after their host thread ends: wait (up to 10 s) for them.
+std::size_t settled_thread_count(std::size_t expected) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::size_t n = thread_count();
+  while (n != expected && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    n = thread_count();
+  }
+  return n;
+}
+
+// Parking adds an idle team of (CPUs + 1) threads; releasing it ends them all, so libgomp no
+// longer counts them (its long-spin regime returns).
+TEST(CpuDevice, OpenMpTeamParkerAddsAndRemovesItsTeam) {
+  const std::size_t before = thread_count();
+  cpu::OmpTeamParker parker;
+  parker.park();
+  EXPECT_TRUE(parker.parked());
+  EXPECT_EQ(thread_count(), before + cpu::OmpTeamParker::team_size());
+  parker.park();  // already parked: nothing more
+  EXPECT_EQ(thread_count(), before + cpu::OmpTeamParker::team_size());
+  parker.release();
+  EXPECT_FALSE(parker.parked());
+  EXPECT_EQ(settled_thread_count(before), before);
+  parker.park();
+  EXPECT_EQ(thread_count(), before + cpu::OmpTeamParker::team_size());
+}
+
+TEST(OmpWaitGovernor, SleepsAtOnceUnderContentionAndSpinsAfterCalmWindows) {
+  cpu::WaitGovernor spinning(/*spinning=*/true);
+  EXPECT_TRUE(spinning.observe(0.05));
+  EXPECT_FALSE(spinning.observe(0.25));  // one contended window
+
+  cpu::WaitGovernor governor(/*spinning=*/false);
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(governor.observe(0.0)) << i;
+  EXPECT_FALSE(governor.observe(0.05));  // not calm: the count starts again
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(governor.observe(0.01)) << i;
+  EXPECT_TRUE(governor.observe(0.01));  // the 5th calm window in a row
+}
+
+TEST(OmpWaitGovernor, SpinningThatEndsQuicklyDoublesTheHoldAndLastingSpinResetsIt) {
+  cpu::WaitGovernor::Config config;
+  cpu::WaitGovernor governor(config, /*spinning=*/true);
+  EXPECT_FALSE(governor.observe(0.5));
+  EXPECT_EQ(governor.hold(), 2 * config.hold);
+  for (int i = 0; i < 2 * config.hold; ++i) governor.observe(0.0);
+  ASSERT_TRUE(governor.spinning());
+  EXPECT_FALSE(governor.observe(0.5));  // quickly again
+  EXPECT_EQ(governor.hold(), 4 * config.hold);
+  for (int round = 0; round < 10; ++round) {  // never past max_hold
+    for (int i = 0; i < governor.hold(); ++i) governor.observe(0.0);
+    governor.observe(0.5);
+  }
+  EXPECT_EQ(governor.hold(), config.max_hold);
+  for (int i = 0; i < config.max_hold; ++i) governor.observe(0.0);
+  ASSERT_TRUE(governor.spinning());
+  for (int i = 0; i < config.settled_windows; ++i) EXPECT_TRUE(governor.observe(0.02));
+  EXPECT_EQ(governor.hold(), config.hold);
+}
+
+TEST(OmpWaitGovernor, ReadsTheKernelsCpuPressureLine) {
+  const auto p = cpu::parse_cpu_pressure("some avg10=0.02 avg60=3.81 avg300=16.29 total=15225418894");
+  ASSERT_TRUE(p);
+  EXPECT_DOUBLE_EQ(p->avg10_percent, 0.02);
+  EXPECT_EQ(p->total_us, 15225418894u);
+  EXPECT_FALSE(cpu::parse_cpu_pressure("full avg10=0.00 avg60=0.00 avg300=0.00 total=0"));
+  EXPECT_FALSE(cpu::parse_cpu_pressure("some avg10=x avg60=0.00 avg300=0.00 total=1"));
+  EXPECT_FALSE(cpu::parse_cpu_pressure("some avg10=0.1 total=12z"));
+  EXPECT_FALSE(cpu::parse_cpu_pressure(""));
+}
+
+TEST(OmpWaitGovernor, ABadWaitModeNamesTheValidOnes) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) {
+    EXPECT_EQ(cpu::omp_wait_mode_from_env(), cpu::OmpWaitMode::user);  // the user's libgomp setting wins
+    return;
+  }
+  const char* old = std::getenv("AUTOSCHED_CPU_WAIT");
+  const std::string saved = old ? old : "";
+  ::setenv("AUTOSCHED_CPU_WAIT", "fast", 1);
+  try {
+    cpu::omp_wait_mode_from_env();
+    ADD_FAILURE() << "no error for AUTOSCHED_CPU_WAIT=fast";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("valid: auto, spin, sleep"), std::string::npos) << e.what();
+  }
+  ::setenv("AUTOSCHED_CPU_WAIT", "spin", 1);
+  EXPECT_EQ(cpu::omp_wait_mode_from_env(), cpu::OmpWaitMode::spin);
+  ::setenv("AUTOSCHED_CPU_WAIT", "sleep", 1);
+  EXPECT_EQ(cpu::omp_wait_mode_from_env(), cpu::OmpWaitMode::sleep);
+  if (old)
+    ::setenv("AUTOSCHED_CPU_WAIT", saved.c_str(), 1);
+  else
+    ::unsetenv("AUTOSCHED_CPU_WAIT");
 }
 
 TEST(CpuDevice, Bf16NeedsIsaSupportAndSaysWhy) {
