@@ -10,9 +10,9 @@
 // libgomp reads its environment once, when it loads, but picks the regime at every wait from how many
 // threads it manages. So the CPU device switches at run time: parking an idle OpenMP team of
 // (CPUs + 1) threads selects sleep, releasing it selects spin. In the default (automatic) mode a
-// governor decides from the kernel's CPU pressure (/proc/pressure/cpu, "some": the share of time a
-// runnable task waited for a CPU), sampled every 100 ms while a compiled model with such a stream
-// lives. OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment leave libgomp to the user;
+// governor decides from how much of this process's CPUs other processes use (/proc/stat) and how
+// often runnable tasks wait for a CPU (/proc/pressure/cpu), sampled every 100 ms while a compiled
+// model with such a stream lives. OMP_WAIT_POLICY or GOMP_SPINCOUNT in the environment leave libgomp to the user;
 // AUTOSCHED_CPU_WAIT=spin|sleep fixes the regime.
 #include <condition_variable>
 #include <cstddef>
@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace autosched::cpu {
 
@@ -31,16 +32,30 @@ enum class OmpWaitMode { automatic, spin, sleep, user };  // user: OMP_WAIT_POLI
 OmpWaitMode omp_wait_mode_from_env();
 const char* to_string(OmpWaitMode mode);
 
+// One sampling window, as fractions of the window:
+//  others: CPU time that other processes (and the hypervisor: steal) took on the CPUs this process
+//    may use, per CPU (from /proc/stat minus this process's own CPU time);
+//  stall: time some runnable task waited for a CPU (/proc/pressure/cpu "some"), this process's own
+//    threads included, so that a process oversubscribing the cores by itself sleeps too.
+struct WaitWindow {
+  double others = 0;
+  double stall = 0;
+};
+
 // The automatic mode's decision, kept apart from the clock and /proc so that tests can drive it.
-// One call per sampling window with that window's stall fraction. Sleep is entered at once when the
-// fraction passes sleep_above; spin again only after hold calm windows (fraction under spin_below)
-// in a row. When spinning ends within settled_windows, the next hold doubles (up to max_hold), so a
-// machine whose contention comes and goes does not flap; spinning that lasts resets it.
+// One call per window. Sleep is entered at once when a window is contended (others or stall above
+// its limit); spin again only after hold calm windows in a row (both under their calm limits). When
+// spinning ends within settled_windows, the next hold doubles (up to max_hold), so a machine whose
+// contention comes and goes does not flap; spinning that lasts resets it. Spinning threads of this
+// process stall others' wake-ups a little by themselves (7-10 % measured here with one 2-thread
+// stream on 2 idle cores), hence the stall limits.
 class WaitGovernor {
  public:
   struct Config {
-    double sleep_above = 0.10;
-    double spin_below = 0.03;
+    double others_above = 0.15;  // contended
+    double stall_above = 0.30;
+    double others_calm = 0.06;  // calm
+    double stall_calm = 0.15;
     int hold = 5;
     int max_hold = 320;
     int settled_windows = 100;
@@ -48,7 +63,7 @@ class WaitGovernor {
   explicit WaitGovernor(bool spinning = false) : WaitGovernor(Config{}, spinning) {}
   WaitGovernor(Config config, bool spinning) : config_(config), spinning_(spinning), hold_(config.hold) {}
 
-  bool observe(double stall_fraction);  // returns whether to spin after this window
+  bool observe(WaitWindow window);  // returns whether to spin after this window
   bool spinning() const { return spinning_; }
   int hold() const { return hold_; }
 
@@ -66,6 +81,15 @@ struct CpuPressure {
   std::uint64_t total_us = 0;
 };
 std::optional<CpuPressure> parse_cpu_pressure(const std::string& text);
+
+// The per-CPU lines of /proc/stat summed over `cpus` (indices; empty: every CPU), in clock ticks:
+// busy = everything but idle and iowait (steal included), total = all of it. nullopt when no
+// listed CPU has a well-formed line.
+struct CpuTicks {
+  std::uint64_t busy = 0;
+  std::uint64_t total = 0;
+};
+std::optional<CpuTicks> parse_proc_stat(const std::string& text, const std::vector<int>& cpus);
 
 // While parked, an idle OpenMP team of (CPUs + 1) threads sits on a thread of its own: libgomp then
 // manages more threads than CPUs and keeps its spin-waits short. release() ends that thread, whose

@@ -471,7 +471,13 @@ std::size_t settled_thread_count(std::size_t expected) {
 // Parking adds an idle team of (CPUs + 1) threads; releasing it ends them all, so libgomp no
 // longer counts them (its long-spin regime returns).
 TEST(CpuDevice, OpenMpTeamParkerAddsAndRemovesItsTeam) {
-  const std::size_t before = thread_count();
+  std::size_t before = thread_count();  // threads of earlier tests in this process may still be leaving
+  for (int still = 0; still < 20;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const std::size_t now = thread_count();
+    still = now == before ? still + 1 : 0;
+    before = now;
+  }
   cpu::OmpTeamParker parker;
   parker.park();
   EXPECT_TRUE(parker.parked());
@@ -486,35 +492,57 @@ TEST(CpuDevice, OpenMpTeamParkerAddsAndRemovesItsTeam) {
 }
 
 TEST(OmpWaitGovernor, SleepsAtOnceUnderContentionAndSpinsAfterCalmWindows) {
+  const cpu::WaitWindow quiet{0.01, 0.08};  // this process's own spinning stalls a little
   cpu::WaitGovernor spinning(/*spinning=*/true);
-  EXPECT_TRUE(spinning.observe(0.05));
-  EXPECT_FALSE(spinning.observe(0.25));  // one contended window
+  EXPECT_TRUE(spinning.observe(quiet));
+  EXPECT_FALSE(spinning.observe({0.25, 0.0}));  // another process took a quarter of the CPUs
+  cpu::WaitGovernor oversubscribed(/*spinning=*/true);
+  EXPECT_FALSE(oversubscribed.observe({0.0, 0.6}));  // runnable tasks waited 60 % of the window
 
   cpu::WaitGovernor governor(/*spinning=*/false);
-  for (int i = 0; i < 4; ++i) EXPECT_FALSE(governor.observe(0.0)) << i;
-  EXPECT_FALSE(governor.observe(0.05));  // not calm: the count starts again
-  for (int i = 0; i < 4; ++i) EXPECT_FALSE(governor.observe(0.01)) << i;
-  EXPECT_TRUE(governor.observe(0.01));  // the 5th calm window in a row
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(governor.observe(quiet)) << i;
+  EXPECT_FALSE(governor.observe({0.08, 0.0}));  // not calm: the count starts again
+  for (int i = 0; i < 4; ++i) EXPECT_FALSE(governor.observe(quiet)) << i;
+  EXPECT_TRUE(governor.observe(quiet));  // the 5th calm window in a row
 }
 
 TEST(OmpWaitGovernor, SpinningThatEndsQuicklyDoublesTheHoldAndLastingSpinResetsIt) {
+  const cpu::WaitWindow quiet{0.0, 0.0}, contended{0.5, 0.5};
   cpu::WaitGovernor::Config config;
   cpu::WaitGovernor governor(config, /*spinning=*/true);
-  EXPECT_FALSE(governor.observe(0.5));
+  EXPECT_FALSE(governor.observe(contended));
   EXPECT_EQ(governor.hold(), 2 * config.hold);
-  for (int i = 0; i < 2 * config.hold; ++i) governor.observe(0.0);
+  for (int i = 0; i < 2 * config.hold; ++i) governor.observe(quiet);
   ASSERT_TRUE(governor.spinning());
-  EXPECT_FALSE(governor.observe(0.5));  // quickly again
+  EXPECT_FALSE(governor.observe(contended));  // quickly again
   EXPECT_EQ(governor.hold(), 4 * config.hold);
   for (int round = 0; round < 10; ++round) {  // never past max_hold
-    for (int i = 0; i < governor.hold(); ++i) governor.observe(0.0);
-    governor.observe(0.5);
+    for (int i = 0; i < governor.hold(); ++i) governor.observe(quiet);
+    governor.observe(contended);
   }
   EXPECT_EQ(governor.hold(), config.max_hold);
-  for (int i = 0; i < config.max_hold; ++i) governor.observe(0.0);
+  for (int i = 0; i < config.max_hold; ++i) governor.observe(quiet);
   ASSERT_TRUE(governor.spinning());
-  for (int i = 0; i < config.settled_windows; ++i) EXPECT_TRUE(governor.observe(0.02));
+  for (int i = 0; i < config.settled_windows; ++i) EXPECT_TRUE(governor.observe({0.05, 0.1}));
   EXPECT_EQ(governor.hold(), config.hold);
+}
+
+TEST(OmpWaitGovernor, SumsTheAllowedCpusOfProcStat) {
+  const std::string stat =
+      "cpu  300 0 100 500 20 0 0 10 0 0\n"
+      "cpu0 100 0 50 300 10 0 0 5 0 0\n"
+      "cpu1 200 0 50 200 10 0 0 5 0 0\n"
+      "intr 12345\n";
+  const auto both = cpu::parse_proc_stat(stat, {});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->total, 930u);
+  EXPECT_EQ(both->busy, 410u);  // idle and iowait are not busy; steal is
+  const auto one = cpu::parse_proc_stat(stat, {1});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->total, 465u);
+  EXPECT_EQ(one->busy, 255u);
+  EXPECT_FALSE(cpu::parse_proc_stat(stat, {7}));
+  EXPECT_FALSE(cpu::parse_proc_stat("cpu0 1 2 3\n", {}));  // too few fields
 }
 
 TEST(OmpWaitGovernor, ReadsTheKernelsCpuPressureLine) {
