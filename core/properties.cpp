@@ -111,6 +111,10 @@ const std::map<std::string, PropertySpec>& specs() {
       {"supported_properties", {true, nullptr}},
       {"device_full_name", {true, nullptr}},
       {"device_capabilities", {true, nullptr}},
+      {"weights_bytes", {true, nullptr}},
+      {"activation_bytes_per_request", {true, nullptr}},
+      {"naive_activation_bytes_per_request", {true, nullptr}},
+      {"scratchpad_bytes_per_request", {true, nullptr}},
   };
   return table;
 }

@@ -28,6 +28,7 @@
 #include "tools/bench_report.hpp"
 #include "tools/bench_runner.hpp"
 #include "tools/cli_args.hpp"
+#include "tools/process_memory.hpp"
 
 namespace {
 
@@ -213,6 +214,36 @@ void print_results(const Options& o, const BenchResult& r) {
   }
 }
 
+// The run's resident memory next to what the compiled model holds.
+void print_memory(const BenchResult& r) {
+  const MemoryFigures& m = r.memory;
+  std::string line = "Memory           peak RSS ";
+  if (m.run_peak_rss > 0) line += format_mib(m.run_peak_rss) + " from compile_model's return to the end, ";
+  line += format_mib(m.process_peak_rss) + " over the whole process (read + compile with the source weights)";
+  std::printf("%s\n", line.c_str());
+  if (m.model_bytes() > 0) {
+    std::printf("                 compiled model: weights %s + %d requests x (activations %s + scratchpad %s) = %s\n",
+                format_mib(std::uint64_t(m.weights_bytes)).c_str(), m.requests,
+                format_mib(std::uint64_t(m.activation_bytes_per_request)).c_str(),
+                format_mib(std::uint64_t(std::max<std::int64_t>(m.scratchpad_bytes_per_request, 0))).c_str(),
+                format_mib(m.model_bytes()).c_str());
+    std::printf("                 peak RSS / that: %.2f in the run, %.2f over the process; of the RSS at the end "
+                "%s are mapped files (shared libraries)\n",
+                m.ratio(m.run_peak_rss), m.ratio(m.process_peak_rss), format_mib(m.rss_file_end).c_str());
+  }
+}
+
+// A readable integer property the compiled model reported, or -1.
+std::int64_t reported_bytes(const BenchResult& r, const std::string& name) {
+  auto it = r.effective.find(name);
+  if (it == r.effective.end()) return -1;
+  try {
+    return from_property_string<std::int64_t>(name, it->second);
+  } catch (const Error&) {
+    return -1;
+  }
+}
+
 void print_counters(const BenchResult& r) {
   // No device exposes per-operation counters yet; print the device-specific
   // compiled-model properties, which is what the devices do report.
@@ -273,6 +304,11 @@ int run_benchmark(const Options& o) {
   r.execution_devices_at_compile = compiled.get_property(execution_devices);
   r.optimal_nireq = compiled.get_property(optimal_number_of_infer_requests);
   r.effective = effective_properties(compiled);
+  // The compiled model holds what it needs to run: keeping the source weights alive as well would
+  // put a second copy of them into the run's memory figures (AUTO / MULTI keep their own reference).
+  model = Model();
+  const auto after_compile = ProcessMemory::read();
+  const bool run_peak_known = ProcessMemory::reset_peak();
   const bool sync = o.api == "sync";
   r.nireq = sync ? 1 : o.nireq > 0 ? o.nireq : int(std::max<std::int64_t>(1, r.optimal_nireq));
   std::printf("Compile          %.1f ms  (hint %s)\n", r.compile_ms, o.hint.c_str());
@@ -321,7 +357,16 @@ int run_benchmark(const Options& o) {
   r.device_events = recorder->device_events(compile_start);
   r.hand_over = recorder->hand_over(compile_start, run.start);
   compute_device_shares(r);
+  const auto at_end = ProcessMemory::read();
+  r.memory.process_peak_rss = std::max(after_compile.peak_rss_bytes, at_end.peak_rss_bytes);
+  r.memory.run_peak_rss = run_peak_known ? at_end.peak_rss_bytes : 0;
+  r.memory.rss_file_end = at_end.rss_file_bytes;
+  r.memory.weights_bytes = reported_bytes(r, "weights_bytes");
+  r.memory.activation_bytes_per_request = reported_bytes(r, "activation_bytes_per_request");
+  r.memory.scratchpad_bytes_per_request = reported_bytes(r, "scratchpad_bytes_per_request");
+  r.memory.requests = r.nireq;
   print_results(o, r);
+  print_memory(r);
   if (o.per_op_counters) print_counters(r);
 
   if (trace) {

@@ -190,6 +190,19 @@ nlohmann::json report_json(const BenchResult& r, const nlohmann::json& fingerpri
       {"timeline", {{"bucket_s", timeline.bucket_s}, {"throughput_fps", timeline.throughput}}},
       {"latency_histogram", {{"edges_ms", histogram.edges_ms}, {"counts", histogram.counts}}},
   };
+  const MemoryFigures& m = r.memory;
+  json memory = {{"process_peak_rss_bytes", m.process_peak_rss}, {"rss_file_bytes_at_end", m.rss_file_end}};
+  if (m.run_peak_rss > 0) memory["run_peak_rss_bytes"] = m.run_peak_rss;
+  if (m.model_bytes() > 0) {
+    memory["weights_bytes"] = m.weights_bytes;
+    memory["activation_bytes_per_request"] = m.activation_bytes_per_request;
+    memory["scratchpad_bytes_per_request"] = std::max<std::int64_t>(m.scratchpad_bytes_per_request, 0);
+    memory["requests"] = m.requests;
+    memory["model_bytes"] = m.model_bytes();  // weights + requests x (activations + scratchpad)
+    memory["process_peak_ratio"] = m.ratio(m.process_peak_rss);
+    if (m.run_peak_rss > 0) memory["run_peak_ratio"] = m.ratio(m.run_peak_rss);
+  }
+  report["memory"] = std::move(memory);
   return report;
 }
 

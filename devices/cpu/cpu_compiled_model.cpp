@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <list>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -54,7 +55,11 @@ class CpuSyncRequest : public plugin::ISyncInferRequest {
     shapes.reserve(inputs.size());
     for (const auto& t : inputs) shapes.push_back(t.shape());
     try {
-      auto program = model_->programs().get(shapes, omp_get_max_threads());
+      const int threads = omp_get_max_threads();
+      auto program = model_->programs().get(shapes, threads);
+      // A sealed cache may answer with a program built for another team size: run it with its own.
+      std::optional<OmpThreadsScope> team;
+      if (program->threads != threads) team.emplace(program->threads);
       state_for(program).run(inputs, outputs, cancel_);
     } catch (const dnnl::error& e) {
       throw Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what());
@@ -106,9 +111,39 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     static_program_ = programs_.get(shapes, threads);
   }
   compile_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  log().debug("CPU: compiled '{}' in {:.1f} ms: {} steps, arena {} KiB (naive {} KiB); {}", model_.name(),
-              compile_ms_, static_program_->steps.size(), static_program_->arena_bytes / 1024,
-              static_program_->naive_bytes / 1024, config_.plan.to_string());
+  // Every program a static model needs exists now and holds the weights in its own layouts: drop the
+  // source graph's initializers (the application's Model keeps them while it lives) so the process
+  // does not carry two copies of the weights for the compiled model's lifetime.
+  programs_.seal();
+  auto ports = std::make_shared<ir::Graph>(model_.graph());
+  ports->initializers.clear();
+  model_ = Model(std::move(ports));
+  log().debug("CPU: compiled '{}' in {:.1f} ms: {} steps, arena {} KiB (naive {} KiB), weights {} KiB; {}",
+              model_.name(), compile_ms_, static_program_->steps.size(), static_program_->arena_bytes / 1024,
+              static_program_->naive_bytes / 1024, held_weight_bytes() / 1024, config_.plan.to_string());
+}
+
+std::size_t CpuCompiledModel::held_weight_bytes() const {
+  std::size_t bytes = 0;
+  std::set<const void*> seen;
+  auto count = [&](const void* data, std::size_t size) {
+    if (data && seen.insert(data).second) bytes += size;
+  };
+  for (const auto& program : programs_.programs()) {
+    for (const auto& memory : program->constants) count(memory.get_data_handle(), memory.get_desc().get_size());
+    for (const auto& slot : program->slots)
+      if (slot.kind == TensorSlot::Kind::constant && !slot.constant.empty())
+        count(slot.constant.data(), slot.constant.byte_size());
+  }
+  if (auto graph = programs_.graph())  // dynamic shapes: the source weights, for programs built later
+    for (const auto& [name, tensor] : graph->initializers) count(tensor.data(), tensor.byte_size());
+  return bytes;
+}
+
+std::size_t CpuCompiledModel::per_request_bytes(std::size_t Program::*field) const {
+  std::size_t bytes = 0;
+  for (const auto& program : programs_.programs()) bytes = std::max(bytes, (*program).*field);
+  return bytes;
 }
 
 std::unique_ptr<plugin::ISyncInferRequest> CpuCompiledModel::create_sync_request() {
@@ -146,6 +181,13 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
     if (name == "cpu_plan") return program->describe();
     return to_property_string(std::int64_t(name == "cpu_arena_bytes" ? program->arena_bytes : program->naive_bytes));
   }
+  if (name == "weights_bytes") return to_property_string(std::int64_t(held_weight_bytes()));
+  if (name == "activation_bytes_per_request")
+    return to_property_string(std::int64_t(per_request_bytes(&Program::arena_bytes)));
+  if (name == "naive_activation_bytes_per_request")
+    return to_property_string(std::int64_t(per_request_bytes(&Program::naive_bytes)));
+  if (name == "scratchpad_bytes_per_request")
+    return to_property_string(std::int64_t(per_request_bytes(&Program::scratchpad_bytes)));
   if (name == "cpu_program_cache") {
     return "size=" + std::to_string(programs_.size()) + " builds=" + std::to_string(programs_.builds()) +
            " capacity=" + std::to_string(programs_.capacity());
@@ -160,7 +202,8 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
   if (name == "supported_properties")
     return "optimal_number_of_infer_requests,execution_devices,num_streams,inference_num_threads,performance_mode,"
            "inference_precision,enable_cpu_pinning,cpu_isa,cpu_stream_plan,cpu_compile_ms,cpu_plan,cpu_arena_bytes,"
-           "cpu_naive_activation_bytes,cpu_program_cache,cpu_worker_affinity";
+           "cpu_naive_activation_bytes,cpu_program_cache,cpu_worker_affinity,weights_bytes,"
+           "activation_bytes_per_request,naive_activation_bytes_per_request,scratchpad_bytes_per_request";
   throw Error(ErrorCode::not_found, "CPU compiled model has no property '" + name + "'; supported: " +
                                         get_property("supported_properties"));
 }

@@ -50,6 +50,12 @@ class CpuCompiledModel : public plugin::ICompiledModel, public std::enable_share
   double compile_ms_ = 0;
   mutable std::mutex workers_mutex_;
   std::vector<std::string> worker_affinity_;  // per worker: "cpus=0,1 threads=2" (observed)
+
+  // Memory it holds (the weights_bytes / activation_bytes_per_request properties):
+  // weights counted once however many programs and tensors share them.
+  std::size_t held_weight_bytes() const;
+  // Max over its programs of `field` (arena, naive sum, scratchpad); 0 before the first build.
+  std::size_t per_request_bytes(std::size_t Program::*field) const;
 };
 
 }  // namespace autosched::cpu

@@ -3,7 +3,9 @@
 // post-ops), Gemm / MatMul with constant weights (inner product with
 // pre-packed weights and fused bias), MatMul of two activations (matmul) and
 // pooling. Weights and activations let oneDNN choose the layout
-// (format_tag::any); weights are reordered once here.
+// (format_tag::any); weights are reordered once here, straight from the
+// model's tensors (transposes and scales happen in the reorder, so compiling
+// allocates no full-size copies of the weights).
 #include <cmath>
 #include <numeric>
 
@@ -78,8 +80,9 @@ bool ProgramBuilder::lower_conv(int n) {
   dims pad_l, pad_r;
   if (!window_pads(node, xs, ys, kernel, strides, dilations, pad_l, pad_r)) return false;
 
-  // Weights and bias in f32, with a following BatchNormalization folded in.
-  std::vector<float> weights(w->data<float>(), w->data<float>() + w->size());
+  // Bias in f32, with a following BatchNormalization folded in; the weights' per-channel BN scale is
+  // applied by the reorder that packs them (no copy of the weights).
+  std::vector<float> scales;  // empty: no BatchNormalization
   std::vector<float> bias(std::size_t(out_channels), 0.f);
   if (b) std::copy(b->data<float>(), b->data<float>() + b->size(), bias.begin());
   std::string produced = y;
@@ -95,10 +98,10 @@ bool ProgramBuilder::lower_conv(int n) {
     }
     if (ok) {
       const float eps = float(bn->get_float("epsilon", 1e-5));
-      const std::size_t per_channel = weights.size() / std::size_t(out_channels);
+      scales.resize(std::size_t(out_channels));
       for (std::int64_t o = 0; o < out_channels; ++o) {
         const float s = p[0]->data<float>()[o] / std::sqrt(p[3]->data<float>()[o] + eps);
-        for (std::size_t i = 0; i < per_channel; ++i) weights[std::size_t(o) * per_channel + i] *= s;
+        scales[std::size_t(o)] = s;
         bias[std::size_t(o)] = (bias[std::size_t(o)] - p[2]->data<float>()[o]) * s + p[1]->data<float>()[o];
       }
       bn_fused.push_back(consumer);
@@ -133,7 +136,10 @@ bool ProgramBuilder::lower_conv(int n) {
     for (int c : bn_fused) fused_[std::size_t(c)] = false;
     return false;
   }
-  const int wmem = constant_memory(weights.data(), plain_desc(Shape(wdims.begin(), wdims.end())), pd.weights_desc());
+  // Output channels are dimension 0, or dimensions 0 and 1 (group, channel in group) when grouped:
+  // either way the scale index is the channel's ONNX index.
+  const int wmem = constant_memory(w->data(), plain_desc(Shape(wdims.begin(), wdims.end())), pd.weights_desc(),
+                                   scales, group > 1 ? 0b11 : 0b1);
   const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
   std::vector<std::pair<int, BufferRef>> args = {
       {DNNL_ARG_SRC, ref_as(x, pd.src_desc())},
@@ -166,8 +172,9 @@ bool ProgramBuilder::lower_conv(int n) {
 }
 
 bool ProgramBuilder::lower_dense(int n, const std::string& a, std::int64_t rows, std::int64_t k, std::int64_t cols,
-                                 std::vector<float> weights_nk, std::vector<float> bias, const std::string& out,
-                                 const std::vector<int>& extra_fused, const std::string& extra_labels) {
+                                 const Tensor& weights, const dnnl::memory::desc& weights_nk, float alpha,
+                                 std::vector<float> bias, const std::string& out, const std::vector<int>& extra_fused,
+                                 const std::string& extra_labels) {
   PostOps fused = collect_post_ops(out, true);
   const dt act = bf16() ? dt::bf16 : dt::f32;
   const dnnl::memory::desc bias_desc({cols}, dt::f32, tag::a);
@@ -182,7 +189,8 @@ bool ProgramBuilder::lower_dense(int n, const std::string& a, std::int64_t rows,
     for (int c : extra_fused) fused_[std::size_t(c)] = false;
     return false;
   }
-  const int wmem = constant_memory(weights_nk.data(), plain_desc({cols, k}), pd.weights_desc());
+  const int wmem = constant_memory(weights.data(), weights_nk, pd.weights_desc(),
+                                   alpha == 1.f ? std::vector<float>{} : std::vector<float>{alpha}, 0);
   const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
   // The source as its 2-D plain view [rows, k] in the primitive's data type (one conversion at
   // most), converted further when the primitive wants a blocked layout.
@@ -230,11 +238,8 @@ bool ProgramBuilder::lower_gemm(int n) {
   const std::int64_t m = shape_of(a)[0], k = shape_of(a)[1], cols = shape_of(y)[1];
   const bool trans_b = node.get_int("transB", 0) != 0;
   const float alpha = float(node.get_float("alpha", 1.0)), beta = float(node.get_float("beta", 1.0));
-  std::vector<float> weights(std::size_t(cols * k));
-  const float* src = b->data<float>();
-  for (std::int64_t o = 0; o < cols; ++o)
-    for (std::int64_t i = 0; i < k; ++i)
-      weights[std::size_t(o * k + i)] = alpha * (trans_b ? src[o * k + i] : src[i * cols + o]);
+  // B as [cols, k]: itself with transB, otherwise its transpose read through strides.
+  const dnnl::memory::desc weights_nk({cols, k}, dt::f32, trans_b ? dims{k, 1} : dims{1, cols});
   std::vector<float> bias(std::size_t(cols), 0.f);
   if (c) {
     const Shape& cs = c->shape();
@@ -242,7 +247,7 @@ bool ProgramBuilder::lower_gemm(int n) {
     if (!per_column) return false;  // a bias varying along rows: the reference handles it
     for (std::int64_t o = 0; o < cols; ++o) bias[std::size_t(o)] = beta * c->data<float>()[c->size() == 1 ? 0 : o];
   }
-  return lower_dense(n, a, m, k, cols, std::move(weights), std::move(bias), y, {}, "");
+  return lower_dense(n, a, m, k, cols, *b, weights_nk, alpha, std::move(bias), y, {}, "");
 }
 
 bool ProgramBuilder::lower_matmul(int n) {
@@ -259,9 +264,7 @@ bool ProgramBuilder::lower_matmul(int n) {
   if (b && bs.size() == 2) {  // activations x constant weights: inner product on [rows, k]
     const std::int64_t k = as.back(), cols = bs[1];
     const std::int64_t rows = shape_size(as) / std::max<std::int64_t>(k, 1);
-    std::vector<float> weights(std::size_t(cols * k));
-    for (std::int64_t o = 0; o < cols; ++o)
-      for (std::int64_t i = 0; i < k; ++i) weights[std::size_t(o * k + i)] = b->data<float>()[i * cols + o];
+    const dnnl::memory::desc weights_nk({cols, k}, dt::f32, dims{1, cols});  // B [k, cols] transposed
     // A following Add of a constant bias over the last axis becomes the primitive's bias.
     std::vector<float> bias(std::size_t(cols), 0.f);
     std::string out = y;
@@ -284,7 +287,7 @@ bool ProgramBuilder::lower_matmul(int n) {
         labels = "+" + node_label(consumer);
       }
     }
-    return lower_dense(n, a, rows, k, cols, std::move(weights), std::move(bias), out, extra, labels);
+    return lower_dense(n, a, rows, k, cols, *b, weights_nk, 1.f, std::move(bias), out, extra, labels);
   }
   // Two activations (attention scores / context): batched matmul over plain layouts. A
   // transposed view (lower_transpose) is read through its strides, and an output read only by

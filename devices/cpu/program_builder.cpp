@@ -141,7 +141,8 @@ int ProgramBuilder::constant_memory(const Tensor& tensor, const dnnl::memory::de
 }
 
 int ProgramBuilder::constant_memory(const void* data, const dnnl::memory::desc& source,
-                                    const dnnl::memory::desc& wanted) {
+                                    const dnnl::memory::desc& wanted, const std::vector<float>& scales,
+                                    int scale_mask) {
   // On one OpenMP thread: ~100 small reorders (weights, biases), each a parallel region, cost
   // more in team wake-ups than they gain, several times more on a loaded machine (resnet50
   // compile: ~150 ms on one thread, 300-1000 ms on two at load 5-7). The primitive is created
@@ -151,7 +152,9 @@ int ProgramBuilder::constant_memory(const void* data, const dnnl::memory::desc& 
   try {
     dnnl::memory src(source, cpu_engine(), const_cast<void*>(data));
     dnnl::memory dst(wanted, cpu_engine());
-    dnnl::reorder(src, dst).execute(build_stream_, src, dst);
+    dnnl::primitive_attr attr;
+    if (!scales.empty()) attr.set_output_scales(scale_mask, scales);
+    dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr)).execute(build_stream_, src, dst);
     build_stream_.wait();
     omp_set_num_threads(threads);
     return add_constant(dst);

@@ -134,12 +134,17 @@ class ProgramBuilder {
   int add_constant(const dnnl::memory& memory);
   // A constant tensor (f32) as memory of `wanted` layout, reordered now.
   int constant_memory(const Tensor& tensor, const dnnl::memory::desc& source, const dnnl::memory::desc& wanted);
-  int constant_memory(const void* data, const dnnl::memory::desc& source, const dnnl::memory::desc& wanted);
+  // `source` may have any strides (a transposed view of the tensor); `scales` (empty: none) multiply the
+  // values on the way, per index of the dimensions in `scale_mask` (oneDNN output-scale mask). So weights
+  // are transposed, scaled (alpha, a folded BatchNormalization) and packed in one pass, without a copy.
+  int constant_memory(const void* data, const dnnl::memory::desc& source, const dnnl::memory::desc& wanted,
+                      const std::vector<float>& scales = {}, int scale_mask = 0);
   // A primitive over (src [P,K] plain) x (weights [N,K]) + bias[N] → dst [P,N] plain, for Gemm and
-  // MatMul with constant weights; `out` is the node output before fusion.
+  // MatMul with constant weights; `out` is the node output before fusion. The weights are read from
+  // `weights` (f32) through `weights_nk`, a [N,K] descriptor with the tensor's strides, times `alpha`.
   bool lower_dense(int n, const std::string& a, std::int64_t rows, std::int64_t k, std::int64_t cols,
-                   std::vector<float> weights_nk, std::vector<float> bias, const std::string& out,
-                   const std::vector<int>& extra_fused, const std::string& extra_labels);
+                   const Tensor& weights, const dnnl::memory::desc& weights_nk, float alpha, std::vector<float> bias,
+                   const std::string& out, const std::vector<int>& extra_fused, const std::string& extra_labels);
 
   // Steps.
   void push_primitive(const std::string& label, const dnnl::primitive& primitive,

@@ -1,11 +1,17 @@
 #include "devices/cpu/program_cache.hpp"
 
+#include <cstdlib>
+
+#include "autosched/error.hpp"
 #include "core/logging.hpp"
 
 namespace autosched::cpu {
 
 ProgramCache::ProgramCache(std::shared_ptr<const ir::Graph> graph, BuildOptions options, std::size_t capacity)
-    : graph_(std::move(graph)), options_(options), capacity_(std::max<std::size_t>(capacity, 1)) {}
+    : graph_(std::move(graph)),
+      name_(graph_ ? graph_->name : std::string()),
+      options_(options),
+      capacity_(std::max<std::size_t>(capacity, 1)) {}
 
 std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shapes, int threads) {
   std::lock_guard lock(mutex_);
@@ -14,6 +20,16 @@ std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shape
       entries_.splice(entries_.begin(), entries_, it);
       return entries_.front().program;
     }
+  }
+  if (!graph_) {  // sealed: the same shapes built for the nearest thread count
+    const Entry* nearest = nullptr;
+    for (const auto& e : entries_)
+      if (e.shapes == shapes && (!nearest || std::abs(e.threads - threads) < std::abs(nearest->threads - threads)))
+        nearest = &e;
+    if (!nearest)
+      throw Error(ErrorCode::internal, "CPU: no program for these input shapes in model '" + name_ +
+                                           "' (its weights were released after compile)");
+    return nearest->program;
   }
   // Built under the lock: concurrent requests for the same new shape wait
   // for one build instead of racing to build it twice.
@@ -25,6 +41,23 @@ std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shape
   entries_.push_front(Entry{shapes, threads, built});
   while (entries_.size() > capacity_) entries_.pop_back();
   return built;
+}
+
+void ProgramCache::seal() {
+  std::lock_guard lock(mutex_);
+  graph_.reset();
+}
+
+std::shared_ptr<const ir::Graph> ProgramCache::graph() const {
+  std::lock_guard lock(mutex_);
+  return graph_;
+}
+
+std::vector<std::shared_ptr<const Program>> ProgramCache::programs() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<const Program>> out;
+  for (const auto& e : entries_) out.push_back(e.program);
+  return out;
 }
 
 std::shared_ptr<const Program> ProgramCache::latest() const {

@@ -4,9 +4,15 @@
 // dimensions builds one Program per distinct input shape and keeps the most
 // recently used `capacity`. Thread-safe; a Program evicted while a request
 // still runs it stays alive through the request's shared_ptr.
+//
+// A static-shape model builds every program it needs at compile and then
+// seals the cache: the graph (and with it the source weights, once the
+// application drops its Model) is released, since the programs hold the
+// weights in their own reordered layouts.
 #include <list>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "devices/cpu/program_builder.hpp"
@@ -18,7 +24,16 @@ class ProgramCache {
   ProgramCache(std::shared_ptr<const ir::Graph> graph, BuildOptions options, std::size_t capacity);
   // The program for `shapes` built for `threads` OpenMP threads; builds it on
   // the calling thread when missing (whose OpenMP max-threads must be `threads`).
+  // Once sealed, a missing thread count is answered by the program for the same
+  // shapes with the nearest thread count (the caller runs it with
+  // program->threads OpenMP threads); missing shapes are Error(internal).
   std::shared_ptr<const Program> get(const std::vector<Shape>& shapes, int threads);
+  // No more builds: drops the graph. The programs built so far stay.
+  void seal();
+  // The graph programs are built from; null once sealed.
+  std::shared_ptr<const ir::Graph> graph() const;
+  // The programs held now, most recently used first.
+  std::vector<std::shared_ptr<const Program>> programs() const;
   std::shared_ptr<const Program> latest() const;  // most recently used; null when none
   std::size_t size() const;
   std::size_t builds() const;  // programs built so far (cache misses)
@@ -30,7 +45,8 @@ class ProgramCache {
     int threads;
     std::shared_ptr<const Program> program;
   };
-  std::shared_ptr<const ir::Graph> graph_;
+  std::shared_ptr<const ir::Graph> graph_;  // null once sealed
+  std::string name_;                        // the model's, for messages
   BuildOptions options_;
   std::size_t capacity_;
   mutable std::mutex mutex_;

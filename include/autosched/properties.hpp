@@ -108,6 +108,21 @@ inline constexpr ReadOnlyProperty<std::int64_t> optimal_number_of_infer_requests
 inline constexpr ReadOnlyProperty<std::vector<std::string>> supported_properties{"supported_properties"};
 inline constexpr ReadOnlyProperty<std::string> device_full_name{"device_full_name"};
 inline constexpr ReadOnlyProperty<std::vector<std::string>> device_capabilities{"device_capabilities"};
+// Memory of a compiled model, in bytes, for devices that report it (the CPU
+// does; others answer Error(not_found)). A process running n requests at once
+// needs about weights_bytes + n * (activation_bytes_per_request +
+// scratchpad_bytes_per_request) for the compiled model.
+// weights_bytes: the weights it holds after compile, in the layouts its kernels
+// read (reordered / packed), each buffer counted once; a model with dynamic
+// shapes also keeps the source weights to build programs for new shapes.
+inline constexpr ReadOnlyProperty<std::int64_t> weights_bytes{"weights_bytes"};
+// The activation arena each infer request allocates (buffers reused across
+// layers by liveness), and the sum of those buffers without reuse.
+inline constexpr ReadOnlyProperty<std::int64_t> activation_bytes_per_request{"activation_bytes_per_request"};
+inline constexpr ReadOnlyProperty<std::int64_t> naive_activation_bytes_per_request{
+    "naive_activation_bytes_per_request"};
+// Kernel workspace each infer request allocates besides its arena.
+inline constexpr ReadOnlyProperty<std::int64_t> scratchpad_bytes_per_request{"scratchpad_bytes_per_request"};
 
 // Checks that every key is known and writable and every value parses; throws
 // Error(invalid_argument) naming the first bad key/value and the allowed values.

@@ -134,6 +134,18 @@ TEST_P(BenchOnDevice, OneSecondRunWritesAValidReportAndPlot) {
   }
   EXPECT_EQ(check_xml(read_text(svg)), "");
   EXPECT_NE(read_text(svg).find("<svg"), std::string::npos);
+  // Memory: the process peak always; the compiled model's own figures where the device reports them.
+  EXPECT_NE(r.out.find("Memory"), std::string::npos) << r.out;
+  const auto& memory = report["memory"];
+  EXPECT_GT(memory["process_peak_rss_bytes"].get<double>(), 0) << memory.dump();
+  EXPECT_EQ(memory.contains("weights_bytes"), device == "CPU") << memory.dump();
+  if (device == "CPU") {
+    EXPECT_GT(memory["weights_bytes"].get<double>(), 0);
+    EXPECT_EQ(memory["model_bytes"].get<double>(),
+              memory["weights_bytes"].get<double>() +
+                  memory["requests"].get<double>() * (memory["activation_bytes_per_request"].get<double>() +
+                                                      memory["scratchpad_bytes_per_request"].get<double>()));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, BenchOnDevice,

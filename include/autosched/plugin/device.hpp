@@ -46,6 +46,8 @@ class ICompiledModel {
   // Readable properties; throws Error(not_found) listing supported names.
   // Must answer at least optimal_number_of_infer_requests and execution_devices.
   virtual std::string get_property(const std::string& name) const = 0;
+  // The compiled model's ports and graph structure. It need not hold the
+  // weights: a device may release the initializers it no longer reads.
   virtual const Model& model() const = 0;
 };
 
