@@ -106,6 +106,9 @@ const std::map<std::string, PropertySpec>& specs() {
       {"max_queue_length", {false, int_at_least(0)}},
       {"sim_profiles", {false, parses<std::vector<std::string>>()}},
       {"ocl_compute_units", {false, int_at_least(1)}},
+      {"cpu_convolution", {false, [](const std::string& k, const std::string& v) {
+         if (v != "auto" && v != "direct") bad_value(k, v, "auto or direct");
+       }}},
       {"execution_devices", {true, nullptr}},
       {"optimal_number_of_infer_requests", {true, nullptr}},
       {"supported_properties", {true, nullptr}},

@@ -89,7 +89,7 @@ class CpuSyncRequest : public plugin::ISyncInferRequest {
 CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     : model_(std::move(model)),
       config_(std::move(config)),
-      programs_(model_.graph_ptr(), BuildOptions{config_.precision}, config_.program_cache_capacity),
+      programs_(model_.graph_ptr(), BuildOptions{config_.precision, config_.convolution}, config_.program_cache_capacity),
       worker_affinity_(config_.plan.streams.size()) {
   std::vector<Shape> shapes;
   bool is_static = true;
@@ -173,6 +173,7 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
   if (name == "inference_precision") return to_property_string(config_.precision);
   if (name == "enable_cpu_pinning") return to_property_string(plan.pinned);
   if (name == "cpu_isa") return config_.isa;
+  if (name == "cpu_convolution") return to_string(config_.convolution);
   if (name == "cpu_stream_plan") return plan.to_string();
   if (name == "cpu_compile_ms") return to_property_string(compile_ms_);
   if (name == "cpu_plan" || name == "cpu_arena_bytes" || name == "cpu_naive_activation_bytes") {
@@ -201,7 +202,7 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
   }
   if (name == "supported_properties")
     return "optimal_number_of_infer_requests,execution_devices,num_streams,inference_num_threads,performance_mode,"
-           "inference_precision,enable_cpu_pinning,cpu_isa,cpu_stream_plan,cpu_compile_ms,cpu_plan,cpu_arena_bytes,"
+           "inference_precision,enable_cpu_pinning,cpu_isa,cpu_convolution,cpu_stream_plan,cpu_compile_ms,cpu_plan,cpu_arena_bytes,"
            "cpu_naive_activation_bytes,cpu_program_cache,cpu_worker_affinity,weights_bytes,"
            "activation_bytes_per_request,naive_activation_bytes_per_request,scratchpad_bytes_per_request";
   throw Error(ErrorCode::not_found, "CPU compiled model has no property '" + name + "'; supported: " +

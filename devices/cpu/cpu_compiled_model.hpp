@@ -21,6 +21,7 @@ namespace autosched::cpu {
 struct CpuConfig {
   PerformanceMode mode = PerformanceMode::LATENCY;
   ElementType precision = ElementType::f32;
+  ConvAlgorithm convolution = ConvAlgorithm::automatic;
   topology::StreamPlan plan;
   std::string isa;
   std::size_t program_cache_capacity = 8;

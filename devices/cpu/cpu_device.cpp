@@ -47,6 +47,8 @@ class CpuDevice : public plugin::IDevice {
     config.mode = get_or(properties, hint::performance_mode, PerformanceMode::LATENCY);
     config.precision = get_or(properties, hint::inference_precision, ElementType::f32);
     check_precision(config.precision, isa);
+    if (auto it = properties.find("cpu_convolution"); it != properties.end())
+      config.convolution = parse_conv_algorithm(it->second);
 
     topology::PlanRequest request;
     request.mode = config.mode;

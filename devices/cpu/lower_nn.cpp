@@ -125,13 +125,30 @@ bool ProgramBuilder::lower_conv(int n) {
   dims dil(spatial);
   for (std::size_t i = 0; i < spatial; ++i) dil[i] = dilations[i] - 1;
   const dnnl::memory::desc bias_desc({out_channels}, dt::f32, tag::a);
+  auto describe = [&](dnnl::algorithm algorithm) {
+    return dnnl::convolution_forward::primitive_desc(
+        {dnnl::prop_kind::forward_inference, algorithm, dnnl::memory::desc(to_dims(xs), act, tag::any),
+         dnnl::memory::desc(wdims, act, tag::any), bias_desc, dnnl::memory::desc(to_dims(ys), act, tag::any),
+         to_dims(strides), dil, pad_l, pad_r},
+        attr_with(&fused.ops), cpu_engine());
+  };
+  // Winograd's blocked layout differs from the direct kernels' (a reorder on each side), and a fused
+  // residual could then no longer be overwritten in place: only convolutions without one.
+  const bool winograd_shape = !bf16() && group == 1 && spatial == 2 && wdims[2] == 3 && wdims[3] == 3 &&
+                              strides[0] == 1 && strides[1] == 1 && dilations[0] == 1 && dilations[1] == 1 &&
+                              fused.sum_operand.empty();
   dnnl::convolution_forward::primitive_desc pd;
   try {
-    pd = dnnl::convolution_forward::primitive_desc(
-        {dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-         dnnl::memory::desc(to_dims(xs), act, tag::any), dnnl::memory::desc(wdims, act, tag::any), bias_desc,
-         dnnl::memory::desc(to_dims(ys), act, tag::any), to_dims(strides), dil, pad_l, pad_r},
-        attr_with(&fused.ops), cpu_engine());
+    bool described = false;
+    if (winograd_shape && options_.convolution == ConvAlgorithm::automatic) {
+      try {
+        pd = describe(dnnl::algorithm::convolution_winograd);
+        described = true;
+      } catch (const dnnl::error&) {
+        // oneDNN has no Winograd kernel for this shape or ISA: direct below.
+      }
+    }
+    if (!described) pd = describe(dnnl::algorithm::convolution_direct);
   } catch (const dnnl::error&) {
     for (int c : bn_fused) fused_[std::size_t(c)] = false;
     return false;

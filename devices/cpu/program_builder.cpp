@@ -154,7 +154,15 @@ int ProgramBuilder::constant_memory(const void* data, const dnnl::memory::desc& 
     dnnl::memory dst(wanted, cpu_engine());
     dnnl::primitive_attr attr;
     if (!scales.empty()) attr.set_output_scales(scale_mask, scales);
-    dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr)).execute(build_stream_, src, dst);
+    if (!scales.empty() && wanted.data.format_kind == dnnl_format_kind_wino) {
+      // oneDNN's reorder into the Winograd weight format ignores output scales: scale in the
+      // source layout first.
+      dnnl::memory scaled(source, cpu_engine());
+      dnnl::reorder(dnnl::reorder::primitive_desc(src, scaled, attr)).execute(build_stream_, src, scaled);
+      dnnl::reorder(scaled, dst).execute(build_stream_, scaled, dst);
+    } else {
+      dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr)).execute(build_stream_, src, dst);
+    }
     build_stream_.wait();
     omp_set_num_threads(threads);
     return add_constant(dst);
@@ -433,6 +441,15 @@ bool is_dnnl_candidate(const std::string& op) {
       "HardSwish", "Round", "ReduceMean" /* LayerNorm pattern */, "Erf" /* Gelu pattern */};
   return ops.count(op) != 0;
 }
+
+ConvAlgorithm parse_conv_algorithm(const std::string& value) {
+  if (value == "auto") return ConvAlgorithm::automatic;
+  if (value == "direct") return ConvAlgorithm::direct;
+  throw Error(ErrorCode::invalid_argument,
+              "cpu_convolution='" + value + "' is not a convolution algorithm; valid: auto, direct");
+}
+
+const char* to_string(ConvAlgorithm algorithm) { return algorithm == ConvAlgorithm::direct ? "direct" : "auto"; }
 
 std::shared_ptr<const Program> build_program(const ir::Graph& graph, const std::vector<Shape>& input_shapes,
                                              const BuildOptions& options) {

@@ -626,6 +626,50 @@ TEST(CpuDevice, Bf16AgreesWithF32OnTop1) {
   EXPECT_GE(agree, n * 9 / 10) << agree << " of " << n;
 }
 
+// cpu_convolution=auto runs f32 3x3 stride-1 convolutions as Winograd where oneDNN has it; the
+// results stay those of the direct kernels within f32 rounding, and the class never changes.
+TEST(CpuDevice, WinogradConvolutionsAgreeWithDirect) {
+  auto model = core().read_model("builtin:resnet50");
+  auto automatic = core().compile_model(model, "CPU");
+  auto direct = core().compile_model(model, "CPU", {{"cpu_convolution", "direct"}});
+  EXPECT_EQ(automatic.get_property("cpu_convolution"), "auto");
+  EXPECT_EQ(direct.get_property("cpu_convolution"), "direct");
+  EXPECT_NE(automatic.get_property("cpu_plan").find("wino"), std::string::npos) << automatic.get_property("cpu_plan");
+  EXPECT_EQ(direct.get_property("cpu_plan").find("wino"), std::string::npos) << direct.get_property("cpu_plan");
+  auto ra = automatic.create_infer_request();
+  auto rd = direct.create_infer_request();
+  const Shape shape = model.inputs()[0].shape.to_shape();
+  for (std::uint32_t seed = 0; seed < 3; ++seed) {
+    const Tensor in = random_tensor(shape, 7000 + seed);
+    ra.set_input_tensor(0, in);
+    rd.set_input_tensor(0, in);
+    ra.infer();
+    rd.infer();
+    const Tensor& a = ra.get_output_tensor(0);
+    const Tensor& d = rd.get_output_tensor(0);
+    ASSERT_EQ(a.size(), d.size());
+    float largest = 0, worst = 0;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      largest = std::max(largest, std::fabs(d.data<float>()[i]));
+      worst = std::max(worst, std::fabs(a.data<float>()[i] - d.data<float>()[i]));
+    }
+    EXPECT_LE(worst, 1e-4f * largest) << "seed " << seed;
+    EXPECT_EQ(std::max_element(a.data<float>(), a.data<float>() + a.size()) - a.data<float>(),
+              std::max_element(d.data<float>(), d.data<float>() + d.size()) - d.data<float>())
+        << "seed " << seed;
+  }
+}
+
+TEST(CpuDevice, ABadConvolutionAlgorithmNamesTheValidOnes) {
+  try {
+    core().compile_model(core().read_model("builtin:mlp"), "CPU", {{"cpu_convolution", "fast"}});
+    ADD_FAILURE() << "no error for cpu_convolution=fast";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("auto or direct"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CpuDevice, BuiltinMlpAndBertTinyMatchRef) {
   for (const char* name : {"mlp", "bert_tiny"}) {
     SCOPED_TRACE(name);
