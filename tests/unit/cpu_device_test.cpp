@@ -14,76 +14,16 @@
 #include "autosched/plugin/graph.hpp"
 #include "devices/cpu/cpu_isa.hpp"
 #include "devices/cpu/omp_wait_policy.hpp"
+#include "tests/unit/cpu_test_support.hpp"
 
 namespace autosched {
 namespace {
 
-using Ints = std::vector<std::int64_t>;
-using Attrs = std::map<std::string, ir::AttributeValue>;
-
-Core& core() {
-  static Core instance;
-  return instance;
-}
-
-Tensor random_tensor(const Shape& shape, std::uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  Tensor t(ElementType::f32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
-
-// A small graph written node by node (each node's output is named like the node).
-class TestGraph {
- public:
-  std::string input(const std::string& name, PartialShape shape) {
-    graph_->inputs.push_back(PortInfo{name, ElementType::f32, std::move(shape)});
-    return name;
-  }
-  std::string weight(const std::string& name, const Shape& shape, float lo = -1.f, float hi = 1.f) {
-    graph_->initializers[name] = random_tensor(shape, std::uint32_t(graph_->initializers.size() * 7919 + 17), lo, hi);
-    return name;
-  }
-  std::string constant(const std::string& name, Tensor t) {
-    graph_->initializers[name] = std::move(t);
-    return name;
-  }
-  std::string scalar(const std::string& name, float v) {
-    Tensor t(ElementType::f32, {});
-    t.data<float>()[0] = v;
-    return constant(name, t);
-  }
-  std::string ints(const std::string& name, const Ints& v) {
-    Tensor t(ElementType::i64, {std::int64_t(v.size())});
-    std::copy(v.begin(), v.end(), t.data<std::int64_t>());
-    return constant(name, t);
-  }
-  std::string node(const std::string& op, std::vector<std::string> inputs, Attrs attrs = {}, std::string name = {}) {
-    ir::Node n;
-    n.name = name.empty() ? op + "_" + std::to_string(graph_->nodes.size()) : name;
-    n.op_type = op;
-    n.inputs = std::move(inputs);
-    n.outputs = {n.name};
-    n.attributes = std::move(attrs);
-    graph_->nodes.push_back(n);
-    return n.name;
-  }
-  Model finish(const std::vector<std::string>& outputs) {
-    for (const auto& o : outputs) {
-      PortInfo port;
-      port.name = o;
-      port.element_type = ElementType::undefined;
-      port.shape = PartialShape::dynamic_rank();
-      graph_->outputs.push_back(port);
-    }
-    graph_->finalize();
-    return Model(graph_);
-  }
-
- private:
-  std::shared_ptr<ir::Graph> graph_ = std::make_shared<ir::Graph>();
-};
+using test::Attrs;
+using test::core;
+using test::Ints;
+using test::random_tensor;
+using test::TestGraph;
 
 std::vector<Tensor> run_on(const Model& model, const std::string& device, const std::vector<Tensor>& inputs,
                            const Properties& props = {}) {

@@ -11,57 +11,31 @@
 #include "autosched/autosched.hpp"
 #include "autosched/plugin/device_registry.hpp"
 #include "autosched/plugin/graph.hpp"
+#include "tests/unit/cpu_test_support.hpp"
 
 namespace autosched {
 namespace {
 
-using Ints = std::vector<std::int64_t>;
+using test::core;
+using test::Ints;
+using test::random_tensor;
 
-Core& core() {
-  static Core instance;
-  return instance;
-}
-
-Tensor random_tensor(const Shape& shape, std::uint32_t seed, float lo = -1.f, float hi = 1.f) {
-  Tensor t(ElementType::f32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (std::size_t i = 0; i < t.size(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
-
-// Builds a graph node by node; each node's output is named like the node.
-class Net {
+// TestGraph with one input "x", smaller weights and a Conv 3x3 + Relu shorthand.
+class Net : public test::TestGraph {
  public:
-  explicit Net(PartialShape input) { graph_->inputs.push_back(PortInfo{"x", ElementType::f32, std::move(input)}); }
+  explicit Net(PartialShape input) { TestGraph::input("x", std::move(input)); }
   std::string weight(const std::string& name, const Shape& shape, float lo = -0.5f, float hi = 0.5f) {
-    graph_->initializers[name] = random_tensor(shape, std::uint32_t(graph_->initializers.size() * 7919 + 3), lo, hi);
-    return name;
-  }
-  std::string node(const std::string& op, std::vector<std::string> inputs,
-                   std::map<std::string, ir::AttributeValue> attrs = {}) {
-    ir::Node n;
-    n.name = op + "_" + std::to_string(graph_->nodes.size());
-    n.op_type = op;
-    n.inputs = std::move(inputs);
-    n.outputs = {n.name};
-    n.attributes = std::move(attrs);
-    graph_->nodes.push_back(n);
-    return n.name;
+    return TestGraph::weight(name, shape, lo, hi);
   }
   std::string conv_relu(const std::string& x, std::int64_t in, std::int64_t out) {
-    const auto k = std::to_string(graph_->nodes.size());
+    const auto k = std::to_string(layers_++);
     auto c = node("Conv", {x, weight("w" + k, {out, in, 3, 3}), weight("b" + k, {out})}, {{"pads", Ints{1, 1, 1, 1}}});
     return node("Relu", {c});
   }
-  Model finish(const std::string& output) {
-    graph_->outputs.push_back(PortInfo{output, ElementType::undefined, PartialShape::dynamic_rank()});
-    graph_->finalize();
-    return Model(graph_);
-  }
+  Model finish(const std::string& output) { return TestGraph::finish({output}); }
 
  private:
-  std::shared_ptr<ir::Graph> graph_ = std::make_shared<ir::Graph>();
+  int layers_ = 0;
 };
 
 // Five convolutions and a Gemm over [n, 4, 16, 16]: every layer's output is a
