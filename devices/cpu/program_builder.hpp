@@ -172,6 +172,9 @@ class ProgramBuilder {
   std::vector<bool> fused_;
   std::map<std::string, bool> is_output_;
   dnnl::stream build_stream_;
+  // Weight transforms into Winograd format (source, destination), run by run_deferred_transforms().
+  std::vector<std::pair<dnnl::memory, dnnl::memory>> deferred_transforms_;
+  void run_deferred_transforms();
 };
 
 }  // namespace autosched::cpu

@@ -14,6 +14,7 @@
 #include "autosched/plugin/graph.hpp"
 #include "devices/cpu/cpu_isa.hpp"
 #include "devices/cpu/omp_wait_policy.hpp"
+#include "devices/cpu/program_builder.hpp"
 #include "tests/unit/cpu_test_support.hpp"
 
 namespace autosched {
@@ -598,6 +599,30 @@ TEST(CpuDevice, WinogradConvolutionsAgreeWithDirect) {
               std::max_element(d.data<float>(), d.data<float>() + d.size()) - d.data<float>())
         << "seed " << seed;
   }
+}
+
+// Building a program with Winograd weight transforms leaves no OpenMP team behind on the building
+// thread: a lingering team would count in libgomp's books for good and keep every stream's barriers
+// in the short-spin regime (see omp_wait_policy.hpp). Meaningful in a fresh process (ctest runs one
+// test per process): this thread has never run an OpenMP team before.
+TEST(CpuDevice, WinogradWeightTransformsLeaveNoOpenMpTeamBehind) {
+  TestGraph g;
+  auto x = g.input("x", Shape{1, 32, 14, 14});
+  auto c = g.node("Conv", {x, g.weight("w", {32, 32, 3, 3})}, {{"pads", Ints{1, 1, 1, 1}}}, "conv");
+  auto bn = g.node("BatchNormalization", {c, g.weight("gamma", {32}, 0.5f, 1.5f), g.weight("beta", {32}),
+                                          g.weight("mean", {32}), g.weight("var", {32}, 0.5f, 2.f)},
+                   {}, "bn");
+  const Model model = g.finish({g.node("Relu", {bn}, {}, "relu")});
+  std::size_t before = thread_count();
+  for (int still = 0; still < 20;) {  // threads of earlier tests in this process may still be leaving
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const std::size_t now = thread_count();
+    still = now == before ? still + 1 : 0;
+    before = now;
+  }
+  const auto program = cpu::build_program(model.graph(), {{1, 32, 14, 14}}, cpu::BuildOptions{});
+  ASSERT_NE(program->describe().find("wino"), std::string::npos) << program->describe();
+  EXPECT_EQ(settled_thread_count(before), before);
 }
 
 TEST(CpuDevice, ABadConvolutionAlgorithmNamesTheValidOnes) {
