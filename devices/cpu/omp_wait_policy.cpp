@@ -160,11 +160,13 @@ std::optional<CpuPressure> read_cpu_pressure() {
   return parse_cpu_pressure(line);
 }
 
+// The process's CPUs (its main thread's affinity: the sampler thread may have inherited a pinned
+// creator's). Empty when unknown: then every CPU counts.
 std::vector<int> allowed_cpus() {
   std::vector<int> cpus;
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  if (sched_getaffinity(getpid(), sizeof set, &set) != 0) return cpus;
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &set)) cpus.push_back(c);
   return cpus;
