@@ -33,18 +33,6 @@ std::string current_affinity() {
   return out.str();
 }
 
-// Sets the calling thread's OpenMP team size for its lifetime in this scope.
-class OmpThreadsScope {
- public:
-  explicit OmpThreadsScope(int threads) : previous_(omp_get_max_threads()) { omp_set_num_threads(threads); }
-  ~OmpThreadsScope() { omp_set_num_threads(previous_); }
-  OmpThreadsScope(const OmpThreadsScope&) = delete;
-  OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
-
- private:
-  int previous_;
-};
-
 class CpuSyncRequest : public plugin::ISyncInferRequest {
  public:
   explicit CpuSyncRequest(std::shared_ptr<CpuCompiledModel> model) : model_(std::move(model)) {}

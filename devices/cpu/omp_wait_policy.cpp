@@ -117,6 +117,9 @@ std::optional<CpuTicks> parse_proc_stat(const std::string& text, const std::vect
   return sum;
 }
 
+OmpThreadsScope::OmpThreadsScope(int threads) : previous_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+OmpThreadsScope::~OmpThreadsScope() { omp_set_num_threads(previous_); }
+
 std::size_t OmpTeamParker::team_size() { return std::size_t(omp_get_num_procs()) + 1; }
 
 void OmpTeamParker::park() {

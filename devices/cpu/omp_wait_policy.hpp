@@ -91,6 +91,18 @@ struct CpuTicks {
 };
 std::optional<CpuTicks> parse_proc_stat(const std::string& text, const std::vector<int>& cpus);
 
+// Sets the calling thread's OpenMP team size for its lifetime in this scope, then restores it.
+class OmpThreadsScope {
+ public:
+  explicit OmpThreadsScope(int threads);
+  ~OmpThreadsScope();
+  OmpThreadsScope(const OmpThreadsScope&) = delete;
+  OmpThreadsScope& operator=(const OmpThreadsScope&) = delete;
+
+ private:
+  int previous_;
+};
+
 // While parked, an idle OpenMP team of (CPUs + 1) threads sits on a thread of its own: libgomp then
 // manages more threads than CPUs and keeps its spin-waits short. release() ends that thread, whose
 // exit frees the team (libgomp's thread destructor), and libgomp spins long again. Not thread-safe:

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "autosched/error.hpp"
+#include "devices/cpu/omp_wait_policy.hpp"
 #include "model/reference/op_registry.hpp"
 
 namespace autosched::cpu {
@@ -151,31 +152,27 @@ int ProgramBuilder::constant_memory(const void* data, const dnnl::memory::desc& 
   // more in team wake-ups than they gain, several times more on a loaded machine (resnet50
   // compile: ~150 ms on one thread, 300-1000 ms on two at load 5-7). The primitive is created
   // inside the scope too: oneDNN sizes its work split for the thread count at creation.
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  try {
-    dnnl::memory src(source, cpu_engine(), const_cast<void*>(data));
-    dnnl::memory dst(wanted, cpu_engine());
-    dnnl::primitive_attr attr;
-    if (!scales.empty()) attr.set_output_scales(scale_mask, scales);
-    if (!scales.empty() && wanted.data.format_kind == dnnl_format_kind_wino) {
-      // oneDNN's reorder into the Winograd weight format ignores output scales: scale in the
-      // source layout first.
-      dnnl::memory scaled(source, cpu_engine());
-      dnnl::reorder(dnnl::reorder::primitive_desc(src, scaled, attr)).execute(build_stream_, src, scaled);
-      // oneDNN's Winograd weight transform is slow (13.5 ms per 3x3 layer of resnet50 on one
-      // thread): the transforms run together at the end of the build, one layer per CPU at a time.
-      deferred_transforms_.push_back({scaled, dst});
-    } else {
-      dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr)).execute(build_stream_, src, dst);
+  OmpThreadsScope one_thread(1);
+  dnnl::memory src(source, cpu_engine(), const_cast<void*>(data));
+  dnnl::memory dst(wanted, cpu_engine());
+  dnnl::primitive_attr attr;
+  if (!scales.empty()) attr.set_output_scales(scale_mask, scales);
+  if (wanted.data.format_kind == dnnl_format_kind_wino) {
+    // oneDNN's reorder into the Winograd weight format ignores output scales: scale in the source
+    // layout first. The transform itself is slow (13.5 ms per 3x3 layer of resnet50 on one
+    // thread): the transforms run together at the end of the build, one layer per CPU at a time.
+    dnnl::memory from = src;  // the tensor's data: it outlives the build
+    if (!scales.empty()) {
+      from = dnnl::memory(source, cpu_engine());
+      dnnl::reorder(dnnl::reorder::primitive_desc(src, from, attr)).execute(build_stream_, src, from);
+      build_stream_.wait();
     }
-    build_stream_.wait();
-    omp_set_num_threads(threads);
+    deferred_transforms_.push_back({from, dst});
     return add_constant(dst);
-  } catch (...) {
-    omp_set_num_threads(threads);
-    throw;
   }
+  dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr)).execute(build_stream_, src, dst);
+  build_stream_.wait();
+  return add_constant(dst);
 }
 
 dnnl::primitive_attr ProgramBuilder::attr_with(const dnnl::post_ops* ops) const {
@@ -423,8 +420,7 @@ void ProgramBuilder::run_deferred_transforms() {
   // books, and more threads than CPUs keeps every stream's barriers in the short-spin regime
   // (omp_wait_policy.hpp; seen: resnet50 LATENCY 14,900 voluntary context switches in 4 s, not 117).
   if (deferred_transforms_.empty()) return;
-  const std::size_t workers =
-      std::min(deferred_transforms_.size(), std::size_t(std::max(1u, std::thread::hardware_concurrency())));
+  const std::size_t workers = std::min(deferred_transforms_.size(), std::size_t(std::max(1, omp_get_num_procs())));
   std::atomic<std::size_t> next{0};
   std::mutex failure_mutex;
   std::exception_ptr failure;
