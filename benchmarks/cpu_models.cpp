@@ -51,27 +51,12 @@ void fill_inputs(autosched::InferRequest& request, const std::vector<autosched::
     request.set_input_tensor(k, random_input(inputs[k], seed + std::uint32_t(k)));
 }
 
-// A compiled model's integer property, or -1 when its device does not report it.
-std::int64_t int_property(const autosched::CompiledModel& compiled, const std::string& name) {
-  try {
-    return std::stoll(compiled.get_property(name));
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
 struct Row {
   std::string model, precision;
   double compile_ms = 0, first_ms = 0, p50 = 0, p99 = 0, throughput = 0, gflops = 0;
   int requests = 0;
   std::string streams;
-  // THROUGHPUT phase memory (bytes; -1: not reported by the device).
-  std::uint64_t rss_run = 0, rss_phase = 0, rss_file = 0;
-  std::int64_t weights = -1, activations = -1, scratchpad = -1;
-  double ratio() const {
-    if (weights < 0 || activations < 0 || rss_run == 0) return 0;
-    return double(rss_run) / double(weights + requests * (activations + std::max<std::int64_t>(scratchpad, 0)));
-  }
+  autosched::tools::MemoryFigures memory;  // of the THROUGHPUT phase
 };
 
 Row measure(autosched::Core& core, const std::string& name, const std::string& device, const std::string& precision,
@@ -111,10 +96,8 @@ Row measure(autosched::Core& core, const std::string& name, const std::string& d
     model = autosched::Model();  // the compiled model holds what it runs on
     const auto compiled_memory = ProcessMemory::read();
     ProcessMemory::reset_peak();
-    row.weights = int_property(compiled, "weights_bytes");
-    row.activations = int_property(compiled, "activation_bytes_per_request");
-    row.scratchpad = int_property(compiled, "scratchpad_bytes_per_request");
     row.requests = int(compiled.get_property(autosched::optimal_number_of_infer_requests));
+    row.memory.read_compiled(compiled, row.requests);
     try {
       row.streams = compiled.get_property("cpu_stream_plan").substr(0, 40);
     } catch (const autosched::Error&) {
@@ -141,10 +124,10 @@ Row measure(autosched::Core& core, const std::string& name, const std::string& d
     row.throughput = double(done) / (ms_since(start) / 1000.0);
     const auto end = ProcessMemory::read();
     if (peak_resets) {
-      row.rss_run = end.peak_rss_bytes;
-      row.rss_phase = std::max(compiled_memory.peak_rss_bytes, end.peak_rss_bytes);
+      row.memory.run_peak_rss = end.peak_rss_bytes;
+      row.memory.process_peak_rss = std::max(compiled_memory.peak_rss_bytes, end.peak_rss_bytes);
     }
-    row.rss_file = end.rss_file_bytes;
+    row.memory.rss_file_end = end.rss_file_bytes;
   }
   return row;
 }
@@ -217,9 +200,10 @@ int main(int argc, char** argv) {
         std::snprintf(latency, sizeof latency, "%7.1fms %7.2fms %9.3f %9.3f", r.compile_ms, r.first_ms, r.p50, r.p99);
       std::printf("%-12s %-5s %s %6d %11.1f %7.1f%% %6.1fMiB %6.1fMiB %6.1fMiB %5.1fMiB %6.2f\n", r.model.c_str(),
                   r.precision.c_str(), latency, r.requests, r.throughput, 100.0 * r.gflops * r.throughput / peak,
-                  mib(double(r.rss_run)), mib(double(r.rss_phase)), mib(double(r.weights)),
-                  mib(double(r.activations)), r.ratio());
-      rss_file = r.rss_file;
+                  mib(double(r.memory.run_peak_rss)), mib(double(r.memory.process_peak_rss)),
+                  mib(double(r.memory.weights_bytes)), mib(double(r.memory.activation_bytes_per_request)),
+                  r.memory.ratio(r.memory.run_peak_rss));
+      rss_file = r.memory.rss_file_end;
       std::fflush(stdout);
     }
     if (bf16 && agreement > 0)

@@ -233,17 +233,6 @@ void print_memory(const BenchResult& r) {
   }
 }
 
-// A readable integer property the compiled model reported, or -1.
-std::int64_t reported_bytes(const BenchResult& r, const std::string& name) {
-  auto it = r.effective.find(name);
-  if (it == r.effective.end()) return -1;
-  try {
-    return from_property_string<std::int64_t>(name, it->second);
-  } catch (const Error&) {
-    return -1;
-  }
-}
-
 void print_counters(const BenchResult& r) {
   // No device exposes per-operation counters yet; print the device-specific
   // compiled-model properties, which is what the devices do report.
@@ -361,10 +350,7 @@ int run_benchmark(const Options& o) {
   r.memory.process_peak_rss = std::max(after_compile.peak_rss_bytes, at_end.peak_rss_bytes);
   r.memory.run_peak_rss = run_peak_known ? at_end.peak_rss_bytes : 0;
   r.memory.rss_file_end = at_end.rss_file_bytes;
-  r.memory.weights_bytes = reported_bytes(r, "weights_bytes");
-  r.memory.activation_bytes_per_request = reported_bytes(r, "activation_bytes_per_request");
-  r.memory.scratchpad_bytes_per_request = reported_bytes(r, "scratchpad_bytes_per_request");
-  r.memory.requests = r.nireq;
+  r.memory.read_compiled(compiled, r.nireq);
   print_results(o, r);
   print_memory(r);
   if (o.per_op_counters) print_counters(r);

@@ -17,18 +17,6 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 }  // namespace
 
-std::uint64_t MemoryFigures::model_bytes() const {
-  if (weights_bytes < 0 || activation_bytes_per_request < 0) return 0;
-  return std::uint64_t(weights_bytes) +
-         std::uint64_t(requests) * std::uint64_t(activation_bytes_per_request +
-                                                 std::max<std::int64_t>(scratchpad_bytes_per_request, 0));
-}
-
-double MemoryFigures::ratio(std::uint64_t peak) const {
-  const std::uint64_t model = model_bytes();
-  return model > 0 && peak > 0 ? double(peak) / double(model) : 0.0;
-}
-
 LatencyStats latency_stats(std::vector<double> sample_ms, double custom_percentile) {
   LatencyStats s;
   s.count = sample_ms.size();

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/process_memory.hpp"
+
 namespace autosched::tools {
 
 // Order statistics of a latency sample (all 0 for an empty sample).
@@ -54,21 +56,6 @@ struct HandOver {
 
 struct PortDescription {
   std::string name, element_type, shape;
-};
-
-// Memory of the run: the process's resident set (Linux VmHWM) next to what the
-// compiled model says it holds (devices that report weights_bytes; -1 otherwise).
-struct MemoryFigures {
-  std::uint64_t process_peak_rss = 0;  // over the whole process: read, compile (source weights alive), run
-  std::uint64_t run_peak_rss = 0;      // from after compile (source model released) to the end; 0: unknown
-  std::uint64_t rss_file_end = 0;      // of the RSS at the end: mapped files (shared libraries)
-  std::int64_t weights_bytes = -1, activation_bytes_per_request = -1, scratchpad_bytes_per_request = -1;
-  int requests = 0;  // infer requests that each hold their own activations
-
-  // weights + requests x (activations + scratchpad); 0 when the device does not report them.
-  std::uint64_t model_bytes() const;
-  // peak / model_bytes(); 0 when either is unknown.
-  double ratio(std::uint64_t peak) const;
 };
 
 struct BenchResult {

@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -33,6 +34,32 @@ bool ProcessMemory::reset_peak() {
   out << "5";
   out.flush();
   return bool(out);
+}
+
+void MemoryFigures::read_compiled(const CompiledModel& compiled, int nireq) {
+  auto bytes = [&](const char* name) -> std::int64_t {
+    try {
+      return std::stoll(compiled.get_property(name));
+    } catch (const std::exception&) {  // not reported by this device
+      return -1;
+    }
+  };
+  weights_bytes = bytes("weights_bytes");
+  activation_bytes_per_request = bytes("activation_bytes_per_request");
+  scratchpad_bytes_per_request = bytes("scratchpad_bytes_per_request");
+  requests = nireq;
+}
+
+std::uint64_t MemoryFigures::model_bytes() const {
+  if (weights_bytes < 0 || activation_bytes_per_request < 0) return 0;
+  return std::uint64_t(weights_bytes) +
+         std::uint64_t(requests) * std::uint64_t(activation_bytes_per_request +
+                                                 std::max<std::int64_t>(scratchpad_bytes_per_request, 0));
+}
+
+double MemoryFigures::ratio(std::uint64_t peak) const {
+  const std::uint64_t model = model_bytes();
+  return model > 0 && peak > 0 ? double(peak) / double(model) : 0.0;
 }
 
 std::string format_mib(std::uint64_t bytes) {
