@@ -409,16 +409,23 @@ std::size_t settled_thread_count(std::size_t expected) {
   return n;
 }
 
-// Parking adds an idle team of (CPUs + 1) threads; releasing it ends them all, so libgomp no
-// longer counts them (its long-spin regime returns).
-TEST(CpuDevice, OpenMpTeamParkerAddsAndRemovesItsTeam) {
-  std::size_t before = thread_count();  // threads of earlier tests in this process may still be leaving
+// The thread count once it has not changed for 100 ms: threads of earlier tests in this process
+// may still be leaving.
+std::size_t steady_thread_count() {
+  std::size_t count = thread_count();
   for (int still = 0; still < 20;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     const std::size_t now = thread_count();
-    still = now == before ? still + 1 : 0;
-    before = now;
+    still = now == count ? still + 1 : 0;
+    count = now;
   }
+  return count;
+}
+
+// Parking adds an idle team of (CPUs + 1) threads; releasing it ends them all, so libgomp no
+// longer counts them (its long-spin regime returns).
+TEST(CpuDevice, OpenMpTeamParkerAddsAndRemovesItsTeam) {
+  const std::size_t before = steady_thread_count();
   cpu::OmpTeamParker parker;
   parker.park();
   EXPECT_TRUE(parker.parked());
@@ -613,13 +620,7 @@ TEST(CpuDevice, WinogradWeightTransformsLeaveNoOpenMpTeamBehind) {
                                           g.weight("mean", {32}), g.weight("var", {32}, 0.5f, 2.f)},
                    {}, "bn");
   const Model model = g.finish({g.node("Relu", {bn}, {}, "relu")});
-  std::size_t before = thread_count();
-  for (int still = 0; still < 20;) {  // threads of earlier tests in this process may still be leaving
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    const std::size_t now = thread_count();
-    still = now == before ? still + 1 : 0;
-    before = now;
-  }
+  const std::size_t before = steady_thread_count();
   const auto program = cpu::build_program(model.graph(), {{1, 32, 14, 14}}, cpu::BuildOptions{});
   ASSERT_NE(program->describe().find("wino"), std::string::npos) << program->describe();
   EXPECT_EQ(settled_thread_count(before), before);
