@@ -22,6 +22,7 @@ namespace {
 
 using test::Attrs;
 using test::core;
+using test::expect_close;
 using test::Ints;
 using test::random_tensor;
 using test::TestGraph;
@@ -35,22 +36,6 @@ std::vector<Tensor> run_on(const Model& model, const std::string& device, const 
   std::vector<Tensor> out;
   for (std::size_t k = 0; k < compiled.outputs().size(); ++k) out.push_back(request.get_output_tensor(k).clone());
   return out;
-}
-
-// max |a-b| / (atol + rtol |b|) <= 1 for every element.
-void expect_close(const Tensor& expected, const Tensor& actual, double rtol, double atol, const std::string& what) {
-  ASSERT_EQ(expected.shape(), actual.shape()) << what;
-  ASSERT_EQ(expected.element_type(), actual.element_type()) << what;
-  if (expected.element_type() != ElementType::f32) return;
-  std::size_t bad = 0;
-  double worst = 0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const double e = expected.data<float>()[i], a = actual.data<float>()[i];
-    const double err = std::abs(a - e);
-    worst = std::max(worst, err);
-    if (!(err <= atol + rtol * std::abs(e))) ++bad;
-  }
-  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << expected.size() << " differ, max abs error " << worst;
 }
 
 // Runs `model` on REF and CPU with random inputs of `shapes` and compares.

@@ -1,7 +1,10 @@
 #pragma once
 // Shared by the CPU device's unit tests: one Core per test process, seeded
 // random tensors, and a small graph written node by node.
+#include <gtest/gtest.h>
+
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <random>
@@ -79,5 +82,21 @@ class TestGraph {
  private:
   std::shared_ptr<ir::Graph> graph_ = std::make_shared<ir::Graph>();
 };
+
+// max |a-b| / (atol + rtol |b|) <= 1 for every element.
+inline void expect_close(const Tensor& expected, const Tensor& actual, double rtol, double atol, const std::string& what) {
+  ASSERT_EQ(expected.shape(), actual.shape()) << what;
+  ASSERT_EQ(expected.element_type(), actual.element_type()) << what;
+  if (expected.element_type() != ElementType::f32) return;
+  std::size_t bad = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const double e = expected.data<float>()[i], a = actual.data<float>()[i];
+    const double err = std::abs(a - e);
+    worst = std::max(worst, err);
+    if (!(err <= atol + rtol * std::abs(e))) ++bad;
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << expected.size() << " differ, max abs error " << worst;
+}
 
 }  // namespace autosched::test
