@@ -29,6 +29,16 @@ std::string IDevice::get_property(const std::string& name) const {
                                         "'; supported: " + to_property_string(supported_properties()));
 }
 
+void ICompiledModel::infer_batch(unsigned, std::vector<BatchItem>& items) {
+  for (auto& item : items) {
+    try {
+      item.request->infer(*item.inputs, *item.outputs);
+    } catch (...) {
+      item.error = std::current_exception();
+    }
+  }
+}
+
 bool IDevice::default_candidate() const {
   const auto c = device_class();
   if (c == DeviceClass::reference || c == DeviceClass::virtual_device) return false;

@@ -106,6 +106,7 @@ const std::map<std::string, PropertySpec>& specs() {
       {"max_queue_length", {false, int_at_least(0)}},
       {"sim_profiles", {false, parses<std::vector<std::string>>()}},
       {"ocl_compute_units", {false, int_at_least(1)}},
+      {"max_batch_size", {false, int_at_least(0)}},
       {"cpu_convolution", {false, [](const std::string& k, const std::string& v) {
          if (v != "auto" && v != "direct") bad_value(k, v, "auto or direct");
        }}},

@@ -99,6 +99,14 @@ inline constexpr Property<LogLevel> log_level{"log_level"};
 // Per compiled model: at most this many started requests wait for a worker;
 // start_async beyond it throws Error(resource_exhausted). 0 (default): no limit.
 inline constexpr Property<std::int64_t> max_queue_length{"max_queue_length"};
+// Cross-request batching on devices that support it (CPU): a worker that finds
+// several started requests waiting runs up to this many as one inference, so
+// weights are read once per batch (THROUGHPUT; each request waits for its
+// batch). 0 (default): the device decides (CPU: only with a THROUGHPUT hint,
+// and only for models that gain, see the compiled model's "batching"); 1: never
+// batch; N > 1: up to N, where the model allows it. Read back from a compiled
+// model: the batch it uses.
+inline constexpr Property<std::int64_t> max_batch_size{"max_batch_size"};
 inline constexpr Property<std::vector<std::string>> sim_profiles{"sim_profiles"};
 inline constexpr Property<std::int64_t> ocl_compute_units{"ocl_compute_units"};
 

@@ -3,6 +3,7 @@
 // into an ICompiledModel, which creates synchronous requests. The core wraps
 // every sync request in the async machinery (queue, workers, callbacks, state
 // machine), so devices never create threads for async work.
+#include <exception>
 #include <memory>
 #include <set>
 #include <string>
@@ -33,6 +34,15 @@ class ISyncInferRequest {
   virtual void cancel() {}
 };
 
+// One request of a batch handed to ICompiledModel::infer_batch: the request's
+// sync context and its bound tensors (as ISyncInferRequest::infer gets them).
+struct BatchItem {
+  ISyncInferRequest* request = nullptr;
+  const std::vector<Tensor>* inputs = nullptr;
+  std::vector<Tensor>* outputs = nullptr;
+  std::exception_ptr error;  // set by the device when this item failed (the others may still succeed)
+};
+
 class ICompiledModel {
  public:
   virtual ~ICompiledModel() = default;
@@ -43,6 +53,15 @@ class ICompiledModel {
   // Called once on each async worker thread before it runs requests
   // (thread pinning, per-thread runtime set-up). `worker` < num_parallel_requests().
   virtual void on_worker_start(unsigned worker) { (void)worker; }
+  // Cross-request batching. When max_batch() > 1, a core worker that finds
+  // several requests waiting takes up to max_batch() of them whose inputs have
+  // the same shapes and hands them to infer_batch() together; a lone request
+  // still goes through its own ISyncInferRequest::infer. Default: 1 (none).
+  virtual unsigned max_batch() const { return 1; }
+  // Runs 2..max_batch() requests (same input shapes) on async worker `worker`
+  // (as in on_worker_start), filling each item's outputs or setting its error.
+  // Throwing fails every item. Default: each request's infer() in turn.
+  virtual void infer_batch(unsigned worker, std::vector<BatchItem>& items);
   // Readable properties; throws Error(not_found) listing supported names.
   // Must answer at least optimal_number_of_infer_requests and execution_devices.
   virtual std::string get_property(const std::string& name) const = 0;
