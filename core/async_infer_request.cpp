@@ -119,10 +119,9 @@ void AsyncInferRequest::start_async() {
   check_not_busy("start_async");
   validate_inputs();
   const std::uint64_t id = run_id_ + 1;
-  auto& executor = model_->executor();
-  if (!executor.try_submit([self = shared_from_this(), id] { self->run(id); }))
+  if (!model_->submit(shared_from_this(), id))
     throw Error(ErrorCode::resource_exhausted,
-                model_->device() + ": start_async refused: " + std::to_string(executor.max_queued()) +
+                model_->device() + ": start_async refused: " + std::to_string(model_->executor().max_queued()) +
                     " requests are already waiting (max_queue_length); wait for some to finish or raise the limit");
   state_ = RequestState::queued;
   error_ = nullptr;
@@ -130,27 +129,51 @@ void AsyncInferRequest::start_async() {
 }
 
 void AsyncInferRequest::run(std::uint64_t run_id) {
-  {
-    std::lock_guard lock(mutex_);
-    if (run_id != run_id_ || state_ != RequestState::queued) return;  // cancelled while queued
-    state_ = RequestState::running;
-  }
-  RequestState final_state = RequestState::done;
+  if (claim(run_id)) infer_claimed();
+}
+
+bool AsyncInferRequest::claim(std::uint64_t run_id) {
+  std::lock_guard lock(mutex_);
+  if (run_id != run_id_ || state_ != RequestState::queued) return false;  // cancelled while queued
+  state_ = RequestState::running;
+  return true;
+}
+
+void AsyncInferRequest::infer_claimed() {
   std::exception_ptr error;
   try {
     sync_->infer(inputs_, outputs_);
-  } catch (const Error& e) {
-    error = std::current_exception();
-    final_state = e.code() == ErrorCode::cancelled ? RequestState::cancelled : RequestState::failed;
-  } catch (const std::exception& e) {
-    error = std::make_exception_ptr(Error(ErrorCode::device_failure, model_->device() + ": " + e.what()));
-    final_state = RequestState::failed;
   } catch (...) {
-    error = std::make_exception_ptr(Error(ErrorCode::device_failure, model_->device() + ": unknown exception"));
-    final_state = RequestState::failed;
+    error = std::current_exception();
+  }
+  finish(error);
+}
+
+plugin::BatchItem AsyncInferRequest::batch_item() { return {sync_.get(), &inputs_, &outputs_, nullptr}; }
+
+void AsyncInferRequest::finish(std::exception_ptr error) {
+  RequestState final_state = RequestState::done;
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const Error& e) {
+      final_state = e.code() == ErrorCode::cancelled ? RequestState::cancelled : RequestState::failed;
+    } catch (const std::exception& e) {
+      error = std::make_exception_ptr(Error(ErrorCode::device_failure, model_->device() + ": " + e.what()));
+      final_state = RequestState::failed;
+    } catch (...) {
+      error = std::make_exception_ptr(Error(ErrorCode::device_failure, model_->device() + ": unknown exception"));
+      final_state = RequestState::failed;
+    }
   }
   std::unique_lock lock(mutex_);
   complete(lock, final_state, error);
+}
+
+bool AsyncInferRequest::same_input_shapes(const AsyncInferRequest& other) const {
+  for (std::size_t i = 0; i < inputs_.size(); ++i)
+    if (inputs_[i].shape() != other.inputs_[i].shape()) return false;
+  return true;
 }
 
 void AsyncInferRequest::complete(std::unique_lock<std::mutex>& lock, RequestState final_state,
@@ -195,6 +218,7 @@ void AsyncInferRequest::set_callback(std::function<void(std::exception_ptr)> cal
 void AsyncInferRequest::cancel() {
   std::unique_lock lock(mutex_);
   if (state_ == RequestState::queued) {
+    model_->withdraw(*this, run_id_);
     complete(lock, RequestState::cancelled,
              std::make_exception_ptr(Error(ErrorCode::cancelled, "request cancelled before it started")));
     return;

@@ -35,8 +35,25 @@ class AsyncInferRequest : public std::enable_shared_from_this<AsyncInferRequest>
   void cancel();
   RequestState state() const;
 
- private:
+  // The worker side, driven by CompiledModelImpl's jobs. A run is claimed
+  // (queued → running) by exactly one job, which then either infers it alone
+  // or hands its batch_item() to the device and finishes it with the item's error.
+  // Runs run `run_id` alone unless it was cancelled or superseded meanwhile.
   void run(std::uint64_t run_id);
+  // Queued run `run_id` turns running; false when it was cancelled or superseded.
+  bool claim(std::uint64_t run_id);
+  // Infers a claimed run through this request's own ISyncInferRequest and finishes it.
+  void infer_claimed();
+  // A claimed run's sync request and bound tensors, for ICompiledModel::infer_batch.
+  plugin::BatchItem batch_item();
+  // Completes a claimed run: null `error` = done; an Error as thrown (cancelled →
+  // cancelled, else failed); anything else becomes device_failure naming the device.
+  void finish(std::exception_ptr error);
+  // Whether both requests' inputs have the same shapes. Only for requests with a
+  // run queued (or being started): their inputs cannot change meanwhile.
+  bool same_input_shapes(const AsyncInferRequest& other) const;
+
+ private:
   // Records the outcome, runs the callback, wakes waiters. Called without the lock held.
   void complete(std::unique_lock<std::mutex>& lock, RequestState final_state, std::exception_ptr error);
   bool busy() const { return state_ == RequestState::queued || state_ == RequestState::running || callbacks_running_ > 0; }

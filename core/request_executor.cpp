@@ -8,6 +8,12 @@
 
 namespace autosched::detail {
 
+namespace {
+thread_local unsigned this_worker = 0;
+}  // namespace
+
+unsigned RequestExecutor::current_worker() noexcept { return this_worker; }
+
 // Shared with the workers so that a worker outliving the executor object
 // (destroyed from inside a job) still has valid state to exit through.
 struct RequestExecutor::State {
@@ -22,6 +28,7 @@ RequestExecutor::RequestExecutor(unsigned workers, std::function<void(unsigned)>
   threads_.reserve(workers);
   for (unsigned i = 0; i < workers; ++i) {
     threads_.emplace_back([state = state_, on_worker_start, i] {
+      this_worker = i;
       if (on_worker_start) {
         try {
           on_worker_start(i);

@@ -27,6 +27,9 @@ class RequestExecutor {
   bool try_submit(std::function<void()> job);
   std::size_t max_queued() const noexcept { return max_queued_; }
   unsigned workers() const noexcept { return unsigned(threads_.size()); }
+  // Index of the worker running the calling job (the `i` its on_worker_start
+  // got); 0 on a thread that is no executor's worker.
+  static unsigned current_worker() noexcept;
 
  private:
   struct State;

@@ -56,11 +56,15 @@ class ICompiledModel {
   // Cross-request batching. When max_batch() > 1, a core worker that finds
   // several requests waiting takes up to max_batch() of them whose inputs have
   // the same shapes and hands them to infer_batch() together; a lone request
-  // still goes through its own ISyncInferRequest::infer. Default: 1 (none).
+  // still goes through its own ISyncInferRequest::infer. Read once, when the
+  // core wraps the compiled model. Default: 1 (none).
   virtual unsigned max_batch() const { return 1; }
-  // Runs 2..max_batch() requests (same input shapes) on async worker `worker`
-  // (as in on_worker_start), filling each item's outputs or setting its error.
-  // Throwing fails every item. Default: each request's infer() in turn.
+  // Runs 2..max_batch() requests (same input shapes, oldest first) on async
+  // worker `worker` (as in on_worker_start), filling each item's outputs or
+  // setting its error. Called concurrently from different workers, never twice
+  // at once for one worker; cancel() on an item's request may arrive meanwhile.
+  // Throwing fails every item whose error is not set. Default: each request's
+  // infer() in turn.
   virtual void infer_batch(unsigned worker, std::vector<BatchItem>& items);
   // Readable properties; throws Error(not_found) listing supported names.
   // Must answer at least optimal_number_of_infer_requests and execution_devices.
