@@ -28,7 +28,7 @@ werror=OFF
 [[ "${CI:-}" == "true" ]] && werror=ON
 jobs=$(nproc)
 
-core_tests='AsyncSemanticsTest.*:Objects/AsyncRequestTest.*:Auto*:PolicyEngine*:Policies*:Properties.*'
+core_tests='AsyncSemanticsTest.*:Objects/AsyncRequestTest.*:AsyncBatchTest.*:Workers/AsyncBatchStressTest.*:Auto*:PolicyEngine*:Policies*:Properties.*'
 core_tests+=':DeviceString.*:CoreApi.*:Tensor.*:PartialShapeTest.*:Sim*:OnnxIo.*:Graph*'
 # The CPU device's OpenMP wait control: its sampler thread, team parking and the models holding it.
 omp_wait_tests='OmpWait*:CpuDevice.TwoThreadStreamsHoldTheOpenMpWaitControl:CpuDevice.OpenMpTeamParker*'
@@ -36,7 +36,7 @@ core_tests+=":$omp_wait_tests"
 # AUTO / MULTI (the request queue, dispatch, live statistics, model_priority
 # board, hand-over, fallback), the policies and SIM; every stress test,
 # fault injection through AUTO and MULTI included.
-tsan_tests="AsyncSemanticsTest.*:Objects/AsyncRequestTest.*:CoreApi.*:Auto*:PolicyEngine*:Policies*:Sim*:$omp_wait_tests"
+tsan_tests="AsyncSemanticsTest.*:Objects/AsyncRequestTest.*:AsyncBatchTest.*:Workers/AsyncBatchStressTest.*:CoreApi.*:Auto*:PolicyEngine*:Policies*:Sim*:$omp_wait_tests"
 tsan_stress_filter='*'
 # TSan's fixed shadow layout can clash with a high-entropy ASLR placement (seen
 # here: a SEGV inside the TSan runtime before main(), vm.mmap_rnd_bits=28), so

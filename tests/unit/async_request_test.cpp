@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/unit/restarting_requests.hpp"
 #include "tests/unit/test_device.hpp"
 #include "tests/unit/watchdog.hpp"
 
@@ -36,47 +37,22 @@ TEST_P(AsyncRequestTest, ThousandRequestsWithCallbacksOnRef) {
   auto model = testing::add_relu_model(8);
   auto compiled = core.compile_model(model, "REF", {hint::performance_mode(PerformanceMode::THROUGHPUT)});
   std::vector<InferRequest> requests;
-  std::mutex mutex;
-  std::condition_variable cv;
-  int started = 0, completed = 0, wrong = 0, failed = 0;
   for (int i = 0; i < num_objects; ++i) {
     requests.push_back(compiled.create_infer_request());
     auto x = requests.back().get_input_tensor();
     for (int k = 0; k < 8; ++k) x.data<float>()[k] = float(i + k);
   }
-  for (int i = 0; i < num_objects; ++i) {
-    requests[i].set_callback([&, i](std::exception_ptr error) {
-      auto y = requests[i].get_output_tensor();
-      bool ok = !error && y.size() == 8;
-      for (int k = 0; ok && k < 8; ++k) ok = y.data<float>()[k] == std::max(0.f, float(i + k) + float(k) - 4.f);
-      std::unique_lock lock(mutex);
-      ++completed;
-      if (error) ++failed;
-      if (!ok) ++wrong;
-      if (started < total) {
-        ++started;
-        lock.unlock();
-        requests[i].start_async();
-        return;
-      }
-      cv.notify_all();
-    });
-  }
-  within(120s, [&] {
-    std::unique_lock lock(mutex);
-    // Completions restart their request while this loop runs: they may reach the total first.
-    for (int i = 0; i < num_objects && started < total; ++i) {
-      ++started;
-      lock.unlock();
-      requests[i].start_async();
-      lock.lock();
-    }
-    cv.wait(lock, [&] { return completed == total; });
-  });
-  for (auto& r : requests) r.wait();
-  EXPECT_EQ(completed, total);
-  EXPECT_EQ(failed, 0);
-  EXPECT_EQ(wrong, 0);
+  const auto counts = testing::run_restarting(
+      requests, total,
+      [&](std::size_t i, std::exception_ptr error) {
+        auto y = requests[i].get_output_tensor();
+        bool ok = !error && y.size() == 8;
+        for (int k = 0; ok && k < 8; ++k) ok = y.data<float>()[k] == std::max(0.f, float(i + k) + float(k) - 4.f);
+        return ok;
+      },
+      120s);
+  EXPECT_EQ(counts.completed, total);
+  EXPECT_EQ(counts.rejected, 0);  // failed or wrong output
 }
 
 // The same on TESTDEV: every request runs exactly once, concurrency never
