@@ -119,6 +119,7 @@ const std::map<std::string, PropertySpec>& specs() {
       {"activation_bytes_per_request", {true, nullptr}},
       {"naive_activation_bytes_per_request", {true, nullptr}},
       {"scratchpad_bytes_per_request", {true, nullptr}},
+      {"batch_activation_bytes", {true, nullptr}},
   };
   return table;
 }

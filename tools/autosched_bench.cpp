@@ -222,11 +222,13 @@ void print_memory(const BenchResult& r) {
   line += format_mib(m.process_peak_rss) + " over the whole process (read + compile with the source weights)";
   std::printf("%s\n", line.c_str());
   if (m.model_bytes() > 0) {
-    std::printf("                 compiled model: weights %s + %d requests x (activations %s + scratchpad %s) = %s\n",
+    const std::string batches =
+        m.batch_activation_bytes > 0 ? " + batches " + format_mib(std::uint64_t(m.batch_activation_bytes)) : "";
+    std::printf("                 compiled model: weights %s + %d requests x (activations %s + scratchpad %s)%s = %s\n",
                 format_mib(std::uint64_t(m.weights_bytes)).c_str(), m.requests,
                 format_mib(std::uint64_t(m.activation_bytes_per_request)).c_str(),
                 format_mib(std::uint64_t(std::max<std::int64_t>(m.scratchpad_bytes_per_request, 0))).c_str(),
-                format_mib(m.model_bytes()).c_str());
+                batches.c_str(), format_mib(m.model_bytes()).c_str());
     std::printf("                 peak RSS / that: %.2f in the run, %.2f over the process; of the RSS at the end "
                 "%s are mapped files (shared libraries)\n",
                 m.ratio(m.run_peak_rss), m.ratio(m.process_peak_rss), format_mib(m.rss_file_end).c_str());

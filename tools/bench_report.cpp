@@ -198,7 +198,8 @@ nlohmann::json report_json(const BenchResult& r, const nlohmann::json& fingerpri
     memory["activation_bytes_per_request"] = m.activation_bytes_per_request;
     memory["scratchpad_bytes_per_request"] = std::max<std::int64_t>(m.scratchpad_bytes_per_request, 0);
     memory["requests"] = m.requests;
-    memory["model_bytes"] = m.model_bytes();  // weights + requests x (activations + scratchpad)
+    memory["batch_activation_bytes"] = m.batch_activation_bytes;
+    memory["model_bytes"] = m.model_bytes();  // weights + requests x (activations + scratchpad) + batches
     memory["process_peak_ratio"] = m.ratio(m.process_peak_rss);
     if (m.run_peak_rss > 0) memory["run_peak_ratio"] = m.ratio(m.run_peak_rss);
   }

@@ -47,6 +47,7 @@ void MemoryFigures::read_compiled(const CompiledModel& compiled, int nireq) {
   weights_bytes = bytes("weights_bytes");
   activation_bytes_per_request = bytes("activation_bytes_per_request");
   scratchpad_bytes_per_request = bytes("scratchpad_bytes_per_request");
+  batch_activation_bytes = std::max<std::int64_t>(bytes("batch_activation_bytes"), 0);
   requests = nireq;
 }
 
@@ -54,7 +55,8 @@ std::uint64_t MemoryFigures::model_bytes() const {
   if (weights_bytes < 0 || activation_bytes_per_request < 0) return 0;
   return std::uint64_t(weights_bytes) +
          std::uint64_t(requests) * std::uint64_t(activation_bytes_per_request +
-                                                 std::max<std::int64_t>(scratchpad_bytes_per_request, 0));
+                                                 std::max<std::int64_t>(scratchpad_bytes_per_request, 0)) +
+         std::uint64_t(batch_activation_bytes);
 }
 
 double MemoryFigures::ratio(std::uint64_t peak) const {

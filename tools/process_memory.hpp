@@ -30,12 +30,14 @@ struct MemoryFigures {
   std::uint64_t run_peak_rss = 0;      // from after compile (source model released) to the end; 0: unknown
   std::uint64_t rss_file_end = 0;      // of the RSS at the end: mapped files (shared libraries)
   std::int64_t weights_bytes = -1, activation_bytes_per_request = -1, scratchpad_bytes_per_request = -1;
+  std::int64_t batch_activation_bytes = 0;  // the workers' memory for stacked requests (cross-request batching)
   int requests = 0;  // infer requests that each hold their own activations
 
   // The weights_bytes / activation_bytes_per_request / scratchpad_bytes_per_request properties
   // (-1 where the device does not report one) and the number of requests.
   void read_compiled(const CompiledModel& compiled, int nireq);
-  // weights + requests x (activations + scratchpad); 0 when the device does not report them.
+  // weights + requests x (activations + scratchpad) + batch activations; 0 when the device does not
+  // report them.
   std::uint64_t model_bytes() const;
   // peak / model_bytes(); 0 when either is unknown.
   double ratio(std::uint64_t peak) const;

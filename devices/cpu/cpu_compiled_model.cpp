@@ -3,7 +3,12 @@
 #include <omp.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
+#include <cstring>
+#include <map>
+#include <span>
 #include <chrono>
 #include <list>
 #include <optional>
@@ -92,12 +97,14 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     if (s.threads > 1 && !omp_wait_lease_) omp_wait_lease_.emplace();  // barriers: see omp_wait_policy.hpp
   if (!is_static) return;
   const auto start = std::chrono::steady_clock::now();
+  input_shapes_ = shapes;
   std::set<int> thread_counts;
   for (const auto& s : config_.plan.streams) thread_counts.insert(std::max(1, s.threads));
   for (int threads : thread_counts) {
     OmpThreadsScope scope(threads);
     static_program_ = programs_.get(shapes, threads);
   }
+  plan_batching(thread_counts);
   compile_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   // Every program a static model needs exists now and holds the weights in its own layouts: drop the
   // source graph's initializers (the application's Model keeps them while it lives) so the process
@@ -111,7 +118,116 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
               static_program_->naive_bytes / 1024, held_weight_bytes() / 1024, config_.plan.to_string());
 }
 
-std::size_t CpuCompiledModel::held_weight_bytes() const {
+void CpuCompiledModel::plan_batching(const std::set<int>& thread_counts) {
+  const auto requested = config_.max_batch_size;
+  const bool wanted = requested > 1 || (requested == 0 && config_.mode == PerformanceMode::THROUGHPUT);
+  batch_ = choose_batch(requested, config_.mode, wanted ? batch_blocker(model_) : std::nullopt,
+                        held_weight_bytes(false), static_program_->arena_bytes);
+  if (batch_.batch <= 1) return;
+  // Stacked sizes: the batch, the powers of two below it, and 1 (the requests' own programs).
+  batch_sizes_.push_back(batch_.batch);
+  for (std::size_t b = std::bit_floor(std::size_t(batch_.batch - 1)); b >= 1; b /= 2) batch_sizes_.push_back(b);
+  programs_.reserve(thread_counts.size() * batch_sizes_.size());
+  for (int threads : thread_counts) {
+    OmpThreadsScope scope(threads);
+    for (std::size_t b : batch_sizes_)
+      if (b > 1) stacked_programs_.insert(programs_.get(stacked_shapes(b), threads).get());  // weights pooled
+  }
+  batch_workers_.resize(config_.plan.streams.size());
+  log().debug("CPU: '{}' batching: {}; {} weight memories shared between programs", model_.name(), batch_.reason,
+              programs_.shared_constants());
+}
+
+std::vector<Shape> CpuCompiledModel::stacked_shapes(std::size_t batch) const {
+  auto shapes = input_shapes_;
+  for (auto& shape : shapes) shape[0] = std::int64_t(batch);
+  return shapes;
+}
+
+struct CpuCompiledModel::BatchWorker {
+  std::shared_ptr<std::byte> arena, scratchpad;  // shared by the states: one batch runs at a time
+  std::map<std::size_t, std::unique_ptr<ProgramState>> states;  // by stacked size
+  std::map<std::size_t, std::vector<Tensor>> inputs;             // stacked inputs by size
+  std::map<std::size_t, std::vector<Tensor>> outputs;            // stacked outputs by size
+};
+
+CpuCompiledModel::~CpuCompiledModel() = default;
+
+CpuCompiledModel::BatchWorker& CpuCompiledModel::batch_worker(unsigned worker) {
+  std::lock_guard lock(workers_mutex_);
+  if (worker >= batch_workers_.size()) batch_workers_.resize(worker + 1);
+  auto& slot = batch_workers_[worker];
+  if (!slot) {
+    slot = std::make_unique<BatchWorker>();
+    slot->arena = ProgramState::allocate_shared(stacked_bytes(&Program::arena_bytes));
+    slot->scratchpad = ProgramState::allocate_shared(stacked_bytes(&Program::scratchpad_bytes));
+  }
+  return *slot;
+}
+
+void CpuCompiledModel::infer_batch(unsigned worker, std::vector<plugin::BatchItem>& items) {
+  static const std::atomic<bool> never_cancelled{false};
+  BatchWorker& w = batch_worker(worker);
+  for (std::size_t first = 0; first < items.size();) {
+    const std::size_t left = items.size() - first;
+    const std::size_t size = *std::find_if(batch_sizes_.begin(), batch_sizes_.end(), [&](std::size_t b) { return b <= left; });
+    const auto chunk = std::span(items).subspan(first, size);
+    first += size;
+    if (size == 1) {  // the request's own program and state
+      try {
+        chunk[0].request->infer(*chunk[0].inputs, *chunk[0].outputs);
+      } catch (...) {
+        chunk[0].error = std::current_exception();
+      }
+      continue;
+    }
+    try {
+      const int threads = omp_get_max_threads();
+      auto program = programs_.get(stacked_shapes(size), threads);
+      std::optional<OmpThreadsScope> team;
+      if (program->threads != threads) team.emplace(program->threads);
+      auto& state = w.states[size];
+      if (!state || &state->program() != program.get())
+        state = std::make_unique<ProgramState>(program, w.arena, w.scratchpad);
+      auto& inputs = w.inputs[size];
+      if (inputs.empty())
+        for (std::size_t k = 0; k < input_shapes_.size(); ++k)
+          inputs.emplace_back(model_.inputs()[k].element_type, stacked_shapes(size)[k]);
+      for (std::size_t k = 0; k < inputs.size(); ++k) {
+        auto* dst = static_cast<std::byte*>(inputs[k].data());
+        const std::size_t bytes = inputs[k].byte_size() / size;
+        for (std::size_t i = 0; i < size; ++i) std::memcpy(dst + i * bytes, (*chunk[i].inputs)[k].data(), bytes);
+      }
+      auto& outputs = w.outputs[size];
+      state->run(inputs, outputs, never_cancelled);
+      stacked_runs_.fetch_add(1, std::memory_order_relaxed);
+      stacked_requests_.fetch_add(size, std::memory_order_relaxed);
+      for (std::size_t k = 0; k < outputs.size(); ++k) {
+        Shape one = outputs[k].shape();
+        one[0] = 1;
+        const auto* src = static_cast<const std::byte*>(outputs[k].data());
+        const std::size_t bytes = outputs[k].byte_size() / size;
+        for (std::size_t i = 0; i < size; ++i) {
+          Tensor& out = (*chunk[i].outputs)[k];
+          if (out.empty() || out.element_type() != outputs[k].element_type() || out.shape() != one)
+            out = Tensor(outputs[k].element_type(), one);
+          std::memcpy(out.data(), src + i * bytes, bytes);
+        }
+      }
+    } catch (...) {
+      std::exception_ptr error = std::current_exception();
+      try {
+        std::rethrow_exception(error);
+      } catch (const dnnl::error& e) {
+        error = std::make_exception_ptr(Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what()));
+      } catch (...) {
+      }
+      for (auto& item : chunk) item.error = error;
+    }
+  }
+}
+
+std::size_t CpuCompiledModel::held_weight_bytes(bool with_source) const {
   std::size_t bytes = 0;
   std::set<const void*> seen;
   auto count = [&](const void* data, std::size_t size) {
@@ -123,14 +239,22 @@ std::size_t CpuCompiledModel::held_weight_bytes() const {
       if (slot.kind == TensorSlot::Kind::constant && !slot.constant.empty())
         count(slot.constant.data(), slot.constant.byte_size());
   }
-  if (auto graph = programs_.graph())  // dynamic shapes: the source weights, for programs built later
+  if (auto graph = with_source ? programs_.graph() : nullptr)  // dynamic shapes: the source weights, for programs built later
     for (const auto& [name, tensor] : graph->initializers) count(tensor.data(), tensor.byte_size());
   return bytes;
 }
 
 std::size_t CpuCompiledModel::per_request_bytes(std::size_t Program::*field) const {
   std::size_t bytes = 0;
-  for (const auto& program : programs_.programs()) bytes = std::max(bytes, (*program).*field);
+  for (const auto& program : programs_.programs())
+    if (!stacked_programs_.count(program.get())) bytes = std::max(bytes, (*program).*field);
+  return bytes;
+}
+
+std::size_t CpuCompiledModel::stacked_bytes(std::size_t Program::*field) const {
+  std::size_t bytes = 0;
+  for (const auto& program : programs_.programs())
+    if (stacked_programs_.count(program.get())) bytes = std::max(bytes, (*program).*field);
   return bytes;
 }
 
@@ -153,7 +277,13 @@ void CpuCompiledModel::on_worker_start(unsigned worker) {
 
 std::string CpuCompiledModel::get_property(const std::string& name) const {
   const auto& plan = config_.plan;
-  if (name == "optimal_number_of_infer_requests") return to_property_string(std::int64_t(plan.streams.size()));
+  // With batching, enough requests in flight for every stream to fill its batch.
+  if (name == "optimal_number_of_infer_requests")
+    return to_property_string(std::int64_t(plan.streams.size() * batch_.batch));
+  if (name == "max_batch_size") return to_property_string(std::int64_t(batch_.batch));
+  if (name == "batching") return batch_.reason;
+  if (name == "cpu_batches")  // stacked inferences run so far and the requests they carried
+    return "runs=" + std::to_string(stacked_runs_.load()) + " requests=" + std::to_string(stacked_requests_.load());
   if (name == "execution_devices") return "CPU";
   if (name == "num_streams") return to_property_string(std::int64_t(plan.streams.size()));
   if (name == "inference_num_threads") return to_property_string(std::int64_t(plan.total_threads()));
@@ -175,6 +305,9 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
     return to_property_string(std::int64_t(per_request_bytes(&Program::arena_bytes)));
   if (name == "naive_activation_bytes_per_request")
     return to_property_string(std::int64_t(per_request_bytes(&Program::naive_bytes)));
+  if (name == "batch_activation_bytes")  // each worker's arena and scratchpad for stacked requests
+    return to_property_string(std::int64_t(
+        batch_.batch > 1 ? batch_workers_.size() * (stacked_bytes(&Program::arena_bytes) + stacked_bytes(&Program::scratchpad_bytes)) : 0));
   if (name == "scratchpad_bytes_per_request")
     return to_property_string(std::int64_t(per_request_bytes(&Program::scratchpad_bytes)));
   if (name == "cpu_program_cache") {
@@ -189,10 +322,10 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
     return out;
   }
   if (name == "supported_properties")
-    return "optimal_number_of_infer_requests,execution_devices,num_streams,inference_num_threads,performance_mode,"
+    return "optimal_number_of_infer_requests,max_batch_size,batching,cpu_batches,execution_devices,num_streams,inference_num_threads,performance_mode,"
            "inference_precision,enable_cpu_pinning,cpu_isa,cpu_convolution,cpu_stream_plan,cpu_compile_ms,cpu_plan,cpu_arena_bytes,"
            "cpu_naive_activation_bytes,cpu_program_cache,cpu_worker_affinity,weights_bytes,"
-           "activation_bytes_per_request,naive_activation_bytes_per_request,scratchpad_bytes_per_request";
+           "activation_bytes_per_request,naive_activation_bytes_per_request,scratchpad_bytes_per_request,batch_activation_bytes";
   throw Error(ErrorCode::not_found, "CPU compiled model has no property '" + name + "'; supported: " +
                                         get_property("supported_properties"));
 }

@@ -47,6 +47,7 @@ class CpuDevice : public plugin::IDevice {
     config.mode = get_or(properties, hint::performance_mode, PerformanceMode::LATENCY);
     config.precision = get_or(properties, hint::inference_precision, ElementType::f32);
     check_precision(config.precision, isa);
+    config.max_batch_size = get_or(properties, max_batch_size, std::int64_t{0});
     if (auto it = properties.find("cpu_convolution"); it != properties.end())
       config.convolution = parse_conv_algorithm(it->second);
 

@@ -145,25 +145,27 @@ bool ProgramBuilder::lower_conv(int n) {
                               strides[0] == 1 && strides[1] == 1 && dilations[0] == 1 && dilations[1] == 1 &&
                               fused.sum_operand.empty();
   dnnl::convolution_forward::primitive_desc pd;
+  auto algorithm = dnnl::algorithm::convolution_direct;
   try {
-    bool described = false;
     if (winograd_shape && options_.convolution == ConvAlgorithm::automatic) {
       try {
         pd = describe(dnnl::algorithm::convolution_winograd);
-        described = true;
+        algorithm = dnnl::algorithm::convolution_winograd;
       } catch (const dnnl::error&) {
         // oneDNN has no Winograd kernel for this shape or ISA: direct below.
       }
     }
-    if (!described) pd = describe(dnnl::algorithm::convolution_direct);
+    if (algorithm == dnnl::algorithm::convolution_direct) pd = describe(algorithm);
   } catch (const dnnl::error&) {
     for (int c : bn_fused) fused_[std::size_t(c)] = false;
     return false;
   }
   // Output channels are dimension 0, or dimensions 0 and 1 (group, channel in group) when grouped:
   // either way the scale index is the channel's ONNX index.
-  const int wmem = constant_memory(w->data(), plain_desc(Shape(wdims.begin(), wdims.end())), pd.weights_desc(),
-                                   scales, group > 1 ? 0b11 : 0b1);
+  const auto weights_source = plain_desc(Shape(wdims.begin(), wdims.end()));
+  const int scale_mask = group > 1 ? 0b11 : 0b1;
+  prefer_pooled_weights(pd, [&] { return describe(algorithm); }, w->data(), weights_source, scales, scale_mask);
+  const int wmem = constant_memory(w->data(), weights_source, pd.weights_desc(), scales, scale_mask);
   const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
   std::vector<std::pair<int, BufferRef>> args = {
       {DNNL_ARG_SRC, ref_as(x, pd.src_desc())},
@@ -203,18 +205,22 @@ bool ProgramBuilder::lower_dense(int n, const std::string& a, std::int64_t rows,
   const dt act = bf16() ? dt::bf16 : dt::f32;
   const dnnl::memory::desc bias_desc({cols}, dt::f32, tag::a);
   const auto dst_desc = plain_desc({rows, cols});
-  dnnl::inner_product_forward::primitive_desc pd;
-  try {
-    pd = dnnl::inner_product_forward::primitive_desc(
+  auto describe = [&] {
+    return dnnl::inner_product_forward::primitive_desc(
         {dnnl::prop_kind::forward_inference, dnnl::memory::desc({rows, k}, act, tag::any),
          dnnl::memory::desc({cols, k}, act, tag::any), bias_desc, dst_desc},
         attr_with(&fused.ops), cpu_engine());
+  };
+  dnnl::inner_product_forward::primitive_desc pd;
+  try {
+    pd = describe();
   } catch (const dnnl::error&) {
     for (int c : extra_fused) fused_[std::size_t(c)] = false;
     return false;
   }
-  const int wmem = constant_memory(weights.data(), weights_nk, pd.weights_desc(),
-                                   alpha == 1.f ? std::vector<float>{} : std::vector<float>{alpha}, 0);
+  const auto weight_scales = alpha == 1.f ? std::vector<float>{} : std::vector<float>{alpha};
+  prefer_pooled_weights(pd, describe, weights.data(), weights_nk, weight_scales, 0);
+  const int wmem = constant_memory(weights.data(), weights_nk, pd.weights_desc(), weight_scales, 0);
   const int bmem = constant_memory(bias.data(), bias_desc, pd.bias_desc());
   // The source as its 2-D plain view [rows, k] in the primitive's data type (one conversion at
   // most), converted further when the primitive wants a blocked layout.

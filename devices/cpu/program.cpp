@@ -32,11 +32,16 @@ void release(std::byte* p) { std::free(p); }
 
 }  // namespace
 
+std::shared_ptr<std::byte> ProgramState::allocate_shared(std::size_t bytes) {
+  return std::shared_ptr<std::byte>(allocate(bytes), release);
+}
+
 ProgramState::ProgramState(std::shared_ptr<const Program> program)
-    : program_(std::move(program)),
-      arena_(allocate(program_->arena_bytes), release),
-      scratchpad_(allocate(program_->scratchpad_bytes), release),
-      stream_(cpu_engine()) {
+    : ProgramState(program, allocate_shared(program->arena_bytes), allocate_shared(program->scratchpad_bytes)) {}
+
+ProgramState::ProgramState(std::shared_ptr<const Program> program, std::shared_ptr<std::byte> arena,
+                           std::shared_ptr<std::byte> scratchpad)
+    : program_(std::move(program)), arena_(std::move(arena)), scratchpad_(std::move(scratchpad)), stream_(cpu_engine()) {
   const Program& p = *program_;
   tensors_.resize(p.slots.size());
   for (std::size_t s = 0; s < p.slots.size(); ++s) {

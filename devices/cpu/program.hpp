@@ -87,6 +87,12 @@ struct Program {
 class ProgramState {
  public:
   explicit ProgramState(std::shared_ptr<const Program> program);
+  // Runs in `arena` and `scratchpad` shared with other states used by the same thread (one at a
+  // time), each at least the program's arena_bytes / scratchpad_bytes.
+  ProgramState(std::shared_ptr<const Program> program, std::shared_ptr<std::byte> arena,
+               std::shared_ptr<std::byte> scratchpad);
+  // Memory for states sharing it: `bytes` aligned for oneDNN (null for 0 bytes).
+  static std::shared_ptr<std::byte> allocate_shared(std::size_t bytes);
   const Program& program() const { return *program_; }
   // Runs the program; `outputs` are resized/filled as in ISyncInferRequest::infer.
   // Throws Error(cancelled) when `cancel` turns true between steps.
@@ -98,8 +104,8 @@ class ProgramState {
     std::vector<std::pair<dnnl::memory, int>> rebind;  // memory ← slot tensor data each run
   };
   std::shared_ptr<const Program> program_;
-  std::unique_ptr<std::byte, void (*)(std::byte*)> arena_;
-  std::unique_ptr<std::byte, void (*)(std::byte*)> scratchpad_;
+  std::shared_ptr<std::byte> arena_;
+  std::shared_ptr<std::byte> scratchpad_;
   std::vector<Tensor> tensors_;  // one per slot
   std::vector<BoundStep> bound_;
   dnnl::stream stream_;

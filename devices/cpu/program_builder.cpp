@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <set>
@@ -43,14 +44,62 @@ bool is_random(const std::string& op) { return op.rfind("Random", 0) == 0 || op 
 
 }  // namespace
 
+bool ConstantPool::poolable(const Source& source) {
+  return source.by_address || source.desc.get_size() <= (std::size_t(1) << 20);
+}
+
+bool ConstantPool::same(const Entry& e, const Source& s) {
+  if (e.source.by_address != s.by_address || e.source.scale_mask != s.scale_mask || e.source.desc != s.desc ||
+      e.source.scales != s.scales)
+    return false;
+  if (s.by_address) return e.source.data == s.data;
+  return std::memcmp(e.content.data(), s.data, e.content.size()) == 0;
+}
+
+dnnl::memory ConstantPool::find(const Source& source, const dnnl::memory::desc& wanted) const {
+  if (!poolable(source)) return {};
+  for (const auto& e : entries_)
+    if (e.memory.get_desc() == wanted && same(e, source)) {
+      ++hits_;
+      return e.memory;
+    }
+  return {};
+}
+
+std::optional<dnnl::memory::desc> ConstantPool::layout_of(const Source& source) const {
+  if (!poolable(source)) return std::nullopt;
+  for (const auto& e : entries_)
+    if (same(e, source)) return e.memory.get_desc();
+  return std::nullopt;
+}
+
+void ConstantPool::add(const Source& source, const dnnl::memory& memory) {
+  if (!poolable(source)) return;
+  Entry entry{source, {}, memory};
+  if (!source.by_address) {
+    const auto* bytes = static_cast<const std::byte*>(source.data);
+    entry.content.assign(bytes, bytes + source.desc.get_size());
+    entry.source.data = nullptr;  // known by content only
+  }
+  entries_.push_back(std::move(entry));
+}
+
+void ConstantPool::truncate(std::size_t size) {
+  entries_.erase(entries_.begin() + std::ptrdiff_t(std::min(size, entries_.size())), entries_.end());
+}
+
 ProgramBuilder::ProgramBuilder(const ir::Graph& graph, const std::vector<Shape>& input_shapes,
-                               const BuildOptions& options)
-    : graph_(graph), options_(options), program_(std::make_shared<Program>()), build_stream_(cpu_engine()) {
+                               const BuildOptions& options, ConstantPool* pool)
+    : graph_(graph), options_(options), pool_(pool), program_(std::make_shared<Program>()), build_stream_(cpu_engine()) {
   for (const auto& [name, tensor] : graph_.initializers) {
     Value& v = values_[name];
     v.type = tensor.element_type();
     v.shape = tensor.shape();
     v.constant = tensor;
+    if (pool_ && !tensor.empty()) {  // pooled by address
+      const auto* begin = static_cast<const std::byte*>(tensor.data());
+      initializer_bytes_.emplace_back(begin, begin + tensor.byte_size());
+    }
   }
   if (input_shapes.size() != graph_.inputs.size())
     throw Error(ErrorCode::invalid_argument, "CPU: expected " + std::to_string(graph_.inputs.size()) +
@@ -135,6 +184,13 @@ std::string ProgramBuilder::node_label(int n) const {
   return node.op_type + ":" + node.name;
 }
 
+bool ProgramBuilder::is_initializer_data(const void* data) const {
+  const auto* p = static_cast<const std::byte*>(data);
+  for (const auto& [begin, end] : initializer_bytes_)
+    if (p >= begin && p < end) return true;
+  return false;
+}
+
 int ProgramBuilder::add_constant(const dnnl::memory& memory) {
   program_->constants.push_back(memory);
   return int(program_->constants.size() - 1);
@@ -152,9 +208,15 @@ int ProgramBuilder::constant_memory(const void* data, const dnnl::memory::desc& 
   // more in team wake-ups than they gain, several times more on a loaded machine (resnet50
   // compile: ~150 ms on one thread, 300-1000 ms on two at load 5-7). The primitive is created
   // inside the scope too: oneDNN sizes its work split for the thread count at creation.
+  std::optional<ConstantPool::Source> pooled;
+  if (pool_) {
+    pooled = pool_source(data, source, scales, scale_mask);
+    if (auto shared = pool_->find(*pooled, wanted)) return add_constant(shared);
+  }
   OmpThreadsScope one_thread(1);
   dnnl::memory src(source, cpu_engine(), const_cast<void*>(data));
   dnnl::memory dst(wanted, cpu_engine());
+  if (pooled) pool_->add(*pooled, dst);
   dnnl::primitive_attr attr;
   if (!scales.empty()) attr.set_output_scales(scale_mask, scales);
   if (wanted.data.format_kind == dnnl_format_kind_wino) {
@@ -488,8 +550,14 @@ ConvAlgorithm parse_conv_algorithm(const std::string& value) {
 const char* to_string(ConvAlgorithm algorithm) { return algorithm == ConvAlgorithm::direct ? "direct" : "auto"; }
 
 std::shared_ptr<const Program> build_program(const ir::Graph& graph, const std::vector<Shape>& input_shapes,
-                                             const BuildOptions& options) {
-  return ProgramBuilder(graph, input_shapes, options).build();
+                                             const BuildOptions& options, ConstantPool* pool) {
+  const std::size_t pooled_before = pool ? pool->size() : 0;
+  try {
+    return ProgramBuilder(graph, input_shapes, options, pool).build();
+  } catch (...) {
+    if (pool) pool->truncate(pooled_before);  // a failed build may leave weights untransformed
+    throw;
+  }
 }
 
 }  // namespace autosched::cpu

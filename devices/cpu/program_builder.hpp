@@ -32,8 +32,46 @@ struct BuildOptions {
   ConvAlgorithm convolution = ConvAlgorithm::automatic;
 };
 
+// Weights reordered for one program, reused by later programs of the same graph that want the same
+// source in the same layout with the same scales: the batch-size programs of a model share one copy
+// of their weights this way. A graph initializer is known by its address (its bytes live as long as
+// the graph); anything computed during a build (biases with a folded BatchNormalization, folded
+// constants) by its content, up to 1 MiB (a freed tensor's address may come back with other bytes).
+// Not thread-safe: one build at a time.
+class ConstantPool {
+ public:
+  struct Source {
+    const void* data;
+    dnnl::memory::desc desc;    // how `data` is read (may be strided)
+    std::vector<float> scales;  // reorder output scales (empty: none)
+    int scale_mask = 0;
+    bool by_address;  // a graph initializer
+  };
+  // Whether a source may be pooled at all.
+  static bool poolable(const Source& source);
+  // The pooled memory holding `source` in layout `wanted`; null when there is none.
+  dnnl::memory find(const Source& source, const dnnl::memory::desc& wanted) const;
+  // The layout `source` was reordered into before, if any.
+  std::optional<dnnl::memory::desc> layout_of(const Source& source) const;
+  void add(const Source& source, const dnnl::memory& memory);
+  std::size_t hits() const { return hits_; }
+  std::size_t size() const { return entries_.size(); }
+  void truncate(std::size_t size);
+
+ private:
+  struct Entry {
+    Source source;
+    std::vector<std::byte> content;  // sources known by content
+    dnnl::memory memory;
+  };
+  static bool same(const Entry& entry, const Source& source);
+  std::vector<Entry> entries_;
+  mutable std::size_t hits_ = 0;
+};
+
+// `pool` (may be null) shares reordered initializers with programs built before from the same graph.
 std::shared_ptr<const Program> build_program(const ir::Graph& graph, const std::vector<Shape>& input_shapes,
-                                             const BuildOptions& options);
+                                             const BuildOptions& options, ConstantPool* pool = nullptr);
 
 // Ops the builder may lower to oneDNN (depending on types, shapes and attributes).
 bool is_dnnl_candidate(const std::string& op_type);
@@ -50,7 +88,8 @@ struct EltwiseOp {
 
 class ProgramBuilder {
  public:
-  ProgramBuilder(const ir::Graph& graph, const std::vector<Shape>& input_shapes, const BuildOptions& options);
+  ProgramBuilder(const ir::Graph& graph, const std::vector<Shape>& input_shapes, const BuildOptions& options,
+                 ConstantPool* pool = nullptr);
   std::shared_ptr<Program> build();
 
  private:
@@ -166,6 +205,31 @@ class ProgramBuilder {
 
   const ir::Graph& graph_;
   BuildOptions options_;
+  ConstantPool* pool_;
+  std::vector<std::pair<const std::byte*, const std::byte*>> initializer_bytes_;  // pooled sources: [begin, end)
+  bool is_initializer_data(const void* data) const;
+  // When these weights were reordered for an earlier program into another layout than `pd` wants,
+  // moves `fresh` (a new descriptor of the same primitive) to an implementation that takes that
+  // layout and returns it: programs for several batch sizes then share one copy of the weights
+  // (oneDNN may pick another kernel for a larger batch, e.g. Winograd F(4x4) instead of F(2x2)).
+  template <class PD, class Describe>
+  void prefer_pooled_weights(PD& pd, const Describe& fresh, const void* data, const dnnl::memory::desc& source,
+                             const std::vector<float>& scales, int scale_mask) {
+    if (!pool_) return;
+    const auto pooled = pool_->layout_of(pool_source(data, source, scales, scale_mask));
+    if (!pooled || *pooled == pd.weights_desc()) return;
+    PD candidate = fresh();
+    do {
+      if (candidate.weights_desc() == *pooled) {
+        pd = candidate;
+        return;
+      }
+    } while (candidate.next_impl());
+  }
+  ConstantPool::Source pool_source(const void* data, const dnnl::memory::desc& source, const std::vector<float>& scales,
+                                   int scale_mask) const {
+    return {data, source, scales, scale_mask, is_initializer_data(data)};
+  }
   std::shared_ptr<Program> program_;
   std::map<std::string, Value> values_;
   std::map<std::string, std::vector<int>> consumers_;

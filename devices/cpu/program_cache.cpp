@@ -33,7 +33,7 @@ std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shape
   }
   // Built under the lock: concurrent requests for the same new shape wait
   // for one build instead of racing to build it twice.
-  auto built = build_program(*graph_, shapes, options_);
+  auto built = build_program(*graph_, shapes, options_, &pool_);
   std::const_pointer_cast<Program>(built)->threads = threads;
   ++builds_;
   log().debug("CPU: built program #{} for model '{}' ({} steps, arena {} KiB, {} threads)", builds_, graph_->name,
@@ -46,6 +46,18 @@ std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shape
 void ProgramCache::seal() {
   std::lock_guard lock(mutex_);
   graph_.reset();
+  shared_constants_ += pool_.hits();
+  pool_ = ConstantPool();  // the programs keep the memories they use
+}
+
+void ProgramCache::reserve(std::size_t capacity) {
+  std::lock_guard lock(mutex_);
+  capacity_ = std::max(capacity_, capacity);
+}
+
+std::size_t ProgramCache::shared_constants() const {
+  std::lock_guard lock(mutex_);
+  return shared_constants_ + pool_.hits();
 }
 
 std::shared_ptr<const ir::Graph> ProgramCache::graph() const {

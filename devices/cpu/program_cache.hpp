@@ -38,6 +38,9 @@ class ProgramCache {
   std::size_t size() const;
   std::size_t builds() const;  // programs built so far (cache misses)
   std::size_t capacity() const { return capacity_; }
+  // Raises the capacity (never lowers it): a model that needs several programs at once keeps them all.
+  void reserve(std::size_t capacity);
+  std::size_t shared_constants() const;  // weight memories a build took from earlier builds
 
  private:
   struct Entry {
@@ -48,10 +51,12 @@ class ProgramCache {
   std::shared_ptr<const ir::Graph> graph_;  // null once sealed
   std::string name_;                        // the model's, for messages
   BuildOptions options_;
+  ConstantPool pool_;  // weights shared by the programs (same layout, same scales); dropped with the graph
   std::size_t capacity_;
   mutable std::mutex mutex_;
   std::list<Entry> entries_;  // most recently used first
   std::size_t builds_ = 0;
+  std::size_t shared_constants_ = 0;  // pool hits before seal()
 };
 
 }  // namespace autosched::cpu
