@@ -95,7 +95,10 @@ AutoCompiledModel::AutoCompiledModel(const Model& model, std::vector<Candidate> 
     auto inner = c.device->compile(model, props.for_device(c.name));
     if (!inner) throw Error(ErrorCode::internal, c.name + " returned no compiled model");
     CompiledCandidate out;
-    out.slots = std::max(1u, inner->num_parallel_requests());
+    // A device that stacks requests into batches runs up to max_batch() per stream at once: it needs
+    // that many in flight to fill its batches (its latency grows with the batch, so slots / median
+    // latency still estimates its capacity).
+    out.slots = std::max(1u, inner->num_parallel_requests() * std::max(1u, inner->max_batch()));
     if (c.cap) out.slots = std::min(out.slots, c.cap);
     out.optimal_requests = out.slots;
     try {

@@ -56,14 +56,22 @@ bool ConstantPool::same(const Entry& e, const Source& s) {
   return std::memcmp(e.content.data(), s.data, e.content.size()) == 0;
 }
 
-dnnl::memory ConstantPool::find(const Source& source, const dnnl::memory::desc& wanted) const {
-  if (!poolable(source)) return {};
+const ConstantPool::Entry* ConstantPool::lookup(const Source& source, const dnnl::memory::desc& wanted) const {
+  if (!poolable(source)) return nullptr;
   for (const auto& e : entries_)
-    if (e.memory.get_desc() == wanted && same(e, source)) {
-      ++hits_;
-      return e.memory;
-    }
-  return {};
+    if (e.memory.get_desc() == wanted && same(e, source)) return &e;
+  return nullptr;
+}
+
+dnnl::memory ConstantPool::find(const Source& source, const dnnl::memory::desc& wanted) const {
+  const Entry* entry = lookup(source, wanted);
+  if (!entry) return {};
+  ++hits_;
+  return entry->memory;
+}
+
+bool ConstantPool::holds(const Source& source, const dnnl::memory::desc& wanted) const {
+  return lookup(source, wanted) != nullptr;
 }
 
 std::optional<dnnl::memory::desc> ConstantPool::layout_of(const Source& source) const {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,30 @@ TEST(CpuBatching, ThroughputRequestsThroughTheCoreRunStackedAndGetTheirOwnResult
   // Started together, requests queue behind the first ones: some ran stacked.
   const auto batches = compiled.get_property("cpu_batches");
   EXPECT_EQ(batches.find("runs=0 "), std::string::npos) << batches;
+}
+
+// AUTO keeps as many requests on a batching device as it can stack (streams x batch), not one per
+// stream: otherwise its batches never fill.
+TEST(CpuBatching, AutoGivesABatchingCpuASlotPerStackedRequest) {
+  struct ReadyEvents : Observer {
+    std::mutex mutex;
+    std::vector<std::string> ready;
+    void on_device(const DeviceEvent& event) override {
+      std::lock_guard lock(mutex);
+      if (event.kind == DeviceEventKind::ready) ready.push_back(event.device + " " + event.detail);
+    }
+  };
+  auto events = std::make_shared<ReadyEvents>();
+  auto registration = add_observer(events);
+  auto compiled = core().compile_model("builtin:mlp", "AUTO:CPU", {hint::performance_mode(PerformanceMode::THROUGHPUT)});
+  auto request = compiled.create_infer_request();
+  request.infer();  // the CPU is ready once a request ran on it
+  auto cpu = core().compile_model("builtin:mlp", "CPU", {hint::performance_mode(PerformanceMode::THROUGHPUT)});
+  const auto slots = cpu.get_property(num_streams) * cpu.get_property(max_batch_size);
+  std::lock_guard lock(events->mutex);
+  ASSERT_EQ(events->ready.size(), 1u);
+  EXPECT_EQ(events->ready[0], "CPU slots=" + std::to_string(slots));
+  EXPECT_EQ(compiled.get_property(optimal_number_of_infer_requests), slots);
 }
 
 }  // namespace
