@@ -19,7 +19,9 @@
 # (another build of autosched, e.g. of an older commit) that build is measured
 # in the same rounds too and the table adds before -> after columns. With
 # COMPARE_ENV instead (e.g. COMPARE_ENV="AUTOSCHED_CPU_WAIT=sleep"), "before" is
-# this same build run with those environment settings.
+# this same build run with those environment settings; with COMPARE_ARGS (e.g.
+# COMPARE_ARGS="--load_config nobatch.json"), this same build run with those
+# extra autosched-bench flags.
 #
 # Usage: scripts/ort-baseline.sh [output-dir]     (default: ./ort-baseline-<date>)
 # Environment: AUTOSCHED_BUILD_DIR (default build), AUTOSCHED_ORT_DIR,
@@ -27,7 +29,8 @@
 #   mobilenetv2 resnet50"), ROUNDS (default 2), SECONDS_PER_RUN (default 10),
 #   THREADS (default: the number of CPUs), EXTRA_ARGS (extra autosched-bench flags),
 #   COMPARE_BUILD_DIR (a second autosched build measured as "before"),
-#   COMPARE_ENV (space-separated NAME=value settings for a "before" run of this build).
+#   COMPARE_ENV (space-separated NAME=value settings for a "before" run of this build),
+#   COMPARE_ARGS (extra autosched-bench flags for a "before" run of this build).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${AUTOSCHED_BUILD_DIR:-$root/build}
@@ -50,7 +53,7 @@ before_bench=""
 if [[ -n ${COMPARE_BUILD_DIR:-} ]]; then
   before_bench="$COMPARE_BUILD_DIR/tools/autosched-bench"
   [[ -x $before_bench ]] || { echo "ort-baseline: $before_bench not found (COMPARE_BUILD_DIR)" >&2; exit 1; }
-elif [[ -n ${COMPARE_ENV:-} ]]; then
+elif [[ -n ${COMPARE_ENV:-} || -n ${COMPARE_ARGS:-} ]]; then
   before_bench=$bench
 fi
 [[ -n $before_bench ]] && runtimes="ort before autosched"
@@ -91,7 +94,7 @@ for ((r = 1; r <= rounds; ++r)); do
           before)
             # shellcheck disable=SC2086
             env "${before_env[@]}" "$before_bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" \
-              ${EXTRA_ARGS:-} >/dev/null ;;
+              ${EXTRA_ARGS:-} ${COMPARE_ARGS:-} >/dev/null ;;
           *)
             # shellcheck disable=SC2086
             "$bench" -m "$file" -d CPU -hint "$mode" -t "$seconds" --json "$json" ${EXTRA_ARGS:-} >/dev/null ;;

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <cstring>
-#include <map>
-#include <span>
 #include <chrono>
+#include <cstring>
 #include <list>
+#include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "autosched/plugin/graph.hpp"
@@ -38,6 +38,15 @@ std::string current_affinity() {
   return out.str();
 }
 
+// Runs `body`, reporting a oneDNN failure as Error(device_failure).
+template <class Body> void reporting_dnnl_errors(Body&& body) {
+  try {
+    body();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what());
+  }
+}
+
 class CpuSyncRequest : public plugin::ISyncInferRequest {
  public:
   explicit CpuSyncRequest(std::shared_ptr<CpuCompiledModel> model) : model_(std::move(model)) {}
@@ -47,16 +56,14 @@ class CpuSyncRequest : public plugin::ISyncInferRequest {
     std::vector<Shape> shapes;
     shapes.reserve(inputs.size());
     for (const auto& t : inputs) shapes.push_back(t.shape());
-    try {
+    reporting_dnnl_errors([&] {
       const int threads = omp_get_max_threads();
       auto program = model_->programs().get(shapes, threads);
       // A sealed cache may answer with a program built for another team size: run it with its own.
       std::optional<OmpThreadsScope> team;
       if (program->threads != threads) team.emplace(program->threads);
       state_for(program).run(inputs, outputs, cancel_);
-    } catch (const dnnl::error& e) {
-      throw Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what());
-    }
+    });
   }
   void cancel() override { cancel_ = true; }
 
@@ -166,63 +173,56 @@ CpuCompiledModel::BatchWorker& CpuCompiledModel::batch_worker(unsigned worker) {
 }
 
 void CpuCompiledModel::infer_batch(unsigned worker, std::vector<plugin::BatchItem>& items) {
-  static const std::atomic<bool> never_cancelled{false};
   BatchWorker& w = batch_worker(worker);
   for (std::size_t first = 0; first < items.size();) {
     const std::size_t left = items.size() - first;
-    const std::size_t size = *std::find_if(batch_sizes_.begin(), batch_sizes_.end(), [&](std::size_t b) { return b <= left; });
+    const std::size_t size =
+        *std::find_if(batch_sizes_.begin(), batch_sizes_.end(), [&](std::size_t b) { return b <= left; });
     const auto chunk = std::span(items).subspan(first, size);
     first += size;
-    if (size == 1) {  // the request's own program and state
-      try {
-        chunk[0].request->infer(*chunk[0].inputs, *chunk[0].outputs);
-      } catch (...) {
-        chunk[0].error = std::current_exception();
-      }
-      continue;
-    }
     try {
-      const int threads = omp_get_max_threads();
-      auto program = programs_.get(stacked_shapes(size), threads);
-      std::optional<OmpThreadsScope> team;
-      if (program->threads != threads) team.emplace(program->threads);
-      auto& state = w.states[size];
-      if (!state || &state->program() != program.get())
-        state = std::make_unique<ProgramState>(program, w.arena, w.scratchpad);
-      auto& inputs = w.inputs[size];
-      if (inputs.empty())
-        for (std::size_t k = 0; k < input_shapes_.size(); ++k)
-          inputs.emplace_back(model_.inputs()[k].element_type, stacked_shapes(size)[k]);
-      for (std::size_t k = 0; k < inputs.size(); ++k) {
-        auto* dst = static_cast<std::byte*>(inputs[k].data());
-        const std::size_t bytes = inputs[k].byte_size() / size;
-        for (std::size_t i = 0; i < size; ++i) std::memcpy(dst + i * bytes, (*chunk[i].inputs)[k].data(), bytes);
-      }
-      auto& outputs = w.outputs[size];
-      state->run(inputs, outputs, never_cancelled);
-      stacked_runs_.fetch_add(1, std::memory_order_relaxed);
-      stacked_requests_.fetch_add(size, std::memory_order_relaxed);
-      for (std::size_t k = 0; k < outputs.size(); ++k) {
-        Shape one = outputs[k].shape();
-        one[0] = 1;
-        const auto* src = static_cast<const std::byte*>(outputs[k].data());
-        const std::size_t bytes = outputs[k].byte_size() / size;
-        for (std::size_t i = 0; i < size; ++i) {
-          Tensor& out = (*chunk[i].outputs)[k];
-          if (out.empty() || out.element_type() != outputs[k].element_type() || out.shape() != one)
-            out = Tensor(outputs[k].element_type(), one);
-          std::memcpy(out.data(), src + i * bytes, bytes);
-        }
-      }
+      if (size == 1)  // the request's own program and state
+        chunk[0].request->infer(*chunk[0].inputs, *chunk[0].outputs);
+      else
+        reporting_dnnl_errors([&] { run_stacked(w, chunk); });
     } catch (...) {
-      std::exception_ptr error = std::current_exception();
-      try {
-        std::rethrow_exception(error);
-      } catch (const dnnl::error& e) {
-        error = std::make_exception_ptr(Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what()));
-      } catch (...) {
-      }
-      for (auto& item : chunk) item.error = error;
+      for (auto& item : chunk) item.error = std::current_exception();
+    }
+  }
+}
+
+void CpuCompiledModel::run_stacked(BatchWorker& w, std::span<plugin::BatchItem> chunk) {
+  static const std::atomic<bool> never_cancelled{false};
+  const std::size_t size = chunk.size();
+  const int threads = omp_get_max_threads();
+  auto program = programs_.get(stacked_shapes(size), threads);
+  std::optional<OmpThreadsScope> team;  // a sealed cache may answer for another team size
+  if (program->threads != threads) team.emplace(program->threads);
+  auto& state = w.states[size];
+  if (!state || &state->program() != program.get()) state = std::make_unique<ProgramState>(program, w.arena, w.scratchpad);
+  auto& inputs = w.inputs[size];
+  if (inputs.empty())
+    for (std::size_t k = 0; k < input_shapes_.size(); ++k)
+      inputs.emplace_back(model_.inputs()[k].element_type, stacked_shapes(size)[k]);
+  for (std::size_t k = 0; k < inputs.size(); ++k) {  // sample i at offset i x (one sample's bytes)
+    auto* dst = static_cast<std::byte*>(inputs[k].data());
+    const std::size_t bytes = inputs[k].byte_size() / size;
+    for (std::size_t i = 0; i < size; ++i) std::memcpy(dst + i * bytes, (*chunk[i].inputs)[k].data(), bytes);
+  }
+  auto& outputs = w.outputs[size];
+  state->run(inputs, outputs, never_cancelled);
+  stacked_runs_.fetch_add(1, std::memory_order_relaxed);
+  stacked_requests_.fetch_add(size, std::memory_order_relaxed);
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    Shape one = outputs[k].shape();
+    one[0] = 1;
+    const auto* src = static_cast<const std::byte*>(outputs[k].data());
+    const std::size_t bytes = outputs[k].byte_size() / size;
+    for (std::size_t i = 0; i < size; ++i) {
+      Tensor& out = (*chunk[i].outputs)[k];
+      if (out.empty() || out.element_type() != outputs[k].element_type() || out.shape() != one)
+        out = Tensor(outputs[k].element_type(), one);
+      std::memcpy(out.data(), src + i * bytes, bytes);
     }
   }
 }

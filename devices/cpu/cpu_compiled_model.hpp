@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ class CpuCompiledModel : public plugin::ICompiledModel, public std::enable_share
   struct BatchWorker;                   // per async worker: states of the batch programs, one arena
   std::vector<std::unique_ptr<BatchWorker>> batch_workers_;  // guarded by workers_mutex_ (creation)
   BatchWorker& batch_worker(unsigned worker);
+  // One stacked inference of `chunk` (2..max_batch items) in `w`'s arena.
+  void run_stacked(BatchWorker& w, std::span<plugin::BatchItem> chunk);
   // Chooses the batch (static models) and builds the stacked programs for it.
   void plan_batching(const std::set<int>& thread_counts);
   // The static input shapes with dimension 0 = `batch`.
