@@ -33,10 +33,13 @@ core_tests+=':DeviceString.*:CoreApi.*:Tensor.*:PartialShapeTest.*:Sim*:OnnxIo.*
 # The CPU device's OpenMP wait control: its sampler thread, team parking and the models holding it.
 omp_wait_tests='OmpWait*:CpuDevice.TwoThreadStreamsHoldTheOpenMpWaitControl:CpuDevice.OpenMpTeamParker*'
 core_tests+=":$omp_wait_tests"
+# Cross-request batching on the CPU: stacking and slicing buffers, the weight pool, requests through the core and AUTO.
+core_tests+=':CpuBatching.*'
 # AUTO / MULTI (the request queue, dispatch, live statistics, model_priority
 # board, hand-over, fallback), the policies and SIM; every stress test,
 # fault injection through AUTO and MULTI included.
 tsan_tests="AsyncSemanticsTest.*:Objects/AsyncRequestTest.*:AsyncBatchTest.*:Workers/AsyncBatchStressTest.*:CoreApi.*:Auto*:PolicyEngine*:Policies*:Sim*:$omp_wait_tests"
+tsan_tests+=':CpuBatching.ThroughputRequestsThroughTheCore*:CpuBatching.AutoGivesABatchingCpu*'
 tsan_stress_filter='*'
 # TSan's fixed shadow layout can clash with a high-entropy ASLR placement (seen
 # here: a SEGV inside the TSan runtime before main(), vm.mmap_rnd_bits=28), so

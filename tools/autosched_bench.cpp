@@ -239,7 +239,8 @@ void print_counters(const BenchResult& r) {
   // No device exposes per-operation counters yet; print the device-specific
   // compiled-model properties, which is what the devices do report.
   static const std::set<std::string> common = {"num_streams", "inference_num_threads", "performance_mode",
-                                               "inference_precision", "enable_cpu_pinning"};
+                                               "inference_precision", "enable_cpu_pinning", "max_batch_size",
+                                               "batching"};
   std::printf("Per-op counters  %s reports no per-operation timings; its device-specific properties:\n",
               r.device.c_str());
   for (const auto& [key, value] : r.effective) {
@@ -307,9 +308,11 @@ int run_benchmark(const Options& o) {
               join(r.execution_devices_at_compile).c_str(), static_cast<long long>(r.optimal_nireq), r.nireq, o.api.c_str());
   std::string effective;
   for (const auto& key : {"performance_mode", "num_streams", "inference_num_threads", "inference_precision",
-                          "enable_cpu_pinning", "schedule_policy"})
+                          "enable_cpu_pinning", "max_batch_size", "schedule_policy"})
     if (auto it = r.effective.find(key); it != r.effective.end()) effective += std::string("  ") + key + "=" + it->second;
   if (!effective.empty()) std::printf("%17s%s\n", "", effective.c_str());
+  if (auto it = r.effective.find("batching"); it != r.effective.end())
+    std::printf("%17s  batching: %s\n", "", it->second.c_str());
   if (sync && o.nireq > 1) std::printf("[ WARN ] -api sync runs one request; -nireq %d ignored\n", o.nireq);
 
   RunSettings settings;

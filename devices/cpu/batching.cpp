@@ -111,17 +111,41 @@ std::optional<std::string> batch_blocker(const Model& model) {
   }
   const ir::Graph& g2 = two.graph();
   std::set<std::string> batched;  // values computed from the inputs
+  std::set<std::string> shaped;   // values computed from a Shape of them (they hold the batch size)
   for (const auto& port : g.inputs) batched.insert(port.name);
   for (const auto& node : g.nodes) {
     std::vector<bool> reads(node.inputs.size(), false);
-    bool any = false;
-    for (std::size_t i = 0; i < node.inputs.size(); ++i)
+    bool any = false, reads_shape = false;
+    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       if (!node.inputs[i].empty() && batched.count(node.inputs[i])) reads[i] = any = true;
-    if (!any) continue;
+      if (!node.inputs[i].empty() && shaped.count(node.inputs[i])) reads_shape = true;
+    }
     const std::string where = node.op_type + " node '" + node.name + "'";
+    if (reads_shape) {  // even as a Reshape target: graph shape inference cannot check what it gives
+      if (any) return where + " computes with the batch size (a value derived from a Shape)";
+      for (const auto& out : node.outputs) shaped.insert(out);  // shape arithmetic: Gather, Concat, ...
+      continue;
+    }
+    if (!any) continue;
     if (!sample_wise_ops().count(node.op_type)) return where + " is not known to keep samples apart";
     if (auto why = axis_blocker(g, node, reads); !why.empty()) return where + " " + why;
-    if (node.op_type == "Shape") continue;  // metadata: its consumers see the batch in their output shapes
+    if (node.op_type == "MaxPool" && node.outputs.size() > 1 && !node.outputs[1].empty())
+      return where + " returns indices into the whole batch";
+    // Broadcasting aligns trailing dimensions: batched operands of different ranks would put one's
+    // samples along another's dimension 1 (a [2,3] + [2,2,3] has a valid shape and mixes them).
+    std::int64_t batched_rank = -1;
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+      if (!reads[i]) continue;
+      const std::int64_t rank = rank_of(g, node.inputs[i]);
+      if (batched_rank >= 0 && rank != batched_rank)
+        return where + " combines inputs computed from the model inputs with different ranks (" +
+               std::to_string(batched_rank) + " and " + std::to_string(rank) + ")";
+      batched_rank = rank;
+    }
+    if (node.op_type == "Shape") {  // holds the batch size: nothing batched may read what follows from it
+      shaped.insert(node.outputs[0]);
+      continue;
+    }
     for (const auto& out : node.outputs) {
       if (out.empty()) continue;
       const auto& one = g.value_info(out).shape;

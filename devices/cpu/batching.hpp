@@ -22,7 +22,11 @@ namespace autosched::cpu {
 // inputs take batch 2 (shape inference over the whole graph), every output is
 // computed from the inputs, and every node on the way is an op known to treat
 // dimension 0 sample by sample with attributes that keep it so (no Softmax,
-// Concat, Gather, Transpose, reduction ... over axis 0; no recurrent ops).
+// Concat, Gather, Transpose, reduction ... over axis 0; no recurrent ops; no
+// MaxPool indices), whose batched operands have one rank (broadcasting aligns
+// trailing dimensions) and which reads nothing derived from a Shape of them
+// (the batch size; refused even as a Reshape target, which graph shape
+// inference cannot evaluate).
 std::optional<std::string> batch_blocker(const Model& model);
 
 struct BatchChoice {

@@ -144,7 +144,8 @@ TEST_P(BenchOnDevice, OneSecondRunWritesAValidReportAndPlot) {
     EXPECT_EQ(memory["model_bytes"].get<double>(),
               memory["weights_bytes"].get<double>() +
                   memory["requests"].get<double>() * (memory["activation_bytes_per_request"].get<double>() +
-                                                      memory["scratchpad_bytes_per_request"].get<double>()));
+                                                      memory["scratchpad_bytes_per_request"].get<double>()) +
+                  memory["batch_activation_bytes"].get<double>());
   }
 }
 

@@ -67,6 +67,14 @@ TEST(CpuBatching, OpsThatMixSamplesAlongAxisZeroBlockIt) {
     EXPECT_NE(why.find("the graph does not take 2 samples along dimension 0"), std::string::npos) << why;
     EXPECT_NE(why.find("Reshape"), std::string::npos) << why;
   }
+  {  // broadcasting a [2,3] against a [2,2,3] is valid and puts x's samples along y's dimension 1
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 3});
+    auto y = g.input("y", Shape{1, 2, 3});
+    g.node("Add", {x, y}, {}, "sum");
+    EXPECT_EQ(blocker_of(g.finish({"sum"})),
+              "Add node 'sum' combines inputs computed from the model inputs with different ranks (2 and 3)");
+  }
   {  // flattening the batch into the features keeps the shapes valid but mixes the samples
     TestGraph g;
     auto x = g.input("x", Shape{1, 6});
@@ -74,6 +82,34 @@ TEST(CpuBatching, OpsThatMixSamplesAlongAxisZeroBlockIt) {
     EXPECT_EQ(blocker_of(g.finish({"flat"})),
               "Reshape node 'flat' gives 'flat' shape [1,12] for 2 samples and [1,6] for 1: dimension 0 is not "
               "the batch");
+  }
+}
+
+TEST(CpuBatching, ValuesDerivedFromTheBatchSizeBlockIt) {
+  {  // the exporters' Reshape(x, Concat(Shape(x)[0:1], [-1])): graph shape inference does not evaluate
+     // the Concat, so what the Reshape gives cannot be checked: refused (conservative)
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 2, 3});
+    auto batch = g.node("Gather", {g.node("Shape", {x}), g.ints("first", {0})}, {{"axis", std::int64_t(0)}});
+    auto shape = g.node("Concat", {batch, g.ints("rest", {-1})}, {{"axis", std::int64_t(0)}});
+    EXPECT_EQ(blocker_of(g.finish({g.node("Reshape", {x, shape}, {}, "flat")})),
+              "Reshape node 'flat' computes with the batch size (a value derived from a Shape)");
+  }
+  {  // dividing by the batch size gives a request another answer inside a batch
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 3});
+    Tensor zero(ElementType::i64, {});
+    zero.data<std::int64_t>()[0] = 0;
+    auto batch = g.node("Gather", {g.node("Shape", {x}), g.constant("zero", zero)}, {{"axis", std::int64_t(0)}});
+    auto count = g.node("Cast", {batch}, {{"to", std::int64_t(1)}});
+    g.node("Div", {x, count}, {}, "mean");
+    EXPECT_EQ(blocker_of(g.finish({"mean"})), "Div node 'mean' computes with the batch size (a value derived from a Shape)");
+  }
+  {  // MaxPool's indices count across the whole batch
+    TestGraph g;
+    auto x = g.input("x", Shape{1, 1, 4, 4});
+    auto outs = g.node_with_outputs("MaxPool", {x}, 2, {{"kernel_shape", Ints{2, 2}}}, "pool");
+    EXPECT_EQ(blocker_of(g.finish({outs[0]})), "MaxPool node 'pool' returns indices into the whole batch");
   }
 }
 
@@ -179,6 +215,35 @@ TEST(CpuBatching, AStackedInferenceGivesEveryRequestWhatItGetsAlone) {
     ref_request.infer();
     expect_close(ref_request.get_output_tensor(0), batched.outputs[i][0], 1e-4, 1e-5,
                  "request " + std::to_string(i) + " vs REF");
+  }
+}
+
+TEST(CpuBatching, EveryInputIsStackedAndEveryOutputSliced) {
+  TestGraph g;
+  auto x = g.input("x", Shape{1, 1, 3});
+  auto y = g.input("y", Shape{1, 2, 3});
+  auto sum = g.node("Add", {x, y}, {}, "sum");                         // [1,2,3]
+  auto scaled = g.node("Mul", {x, g.weight("k", {3})}, {}, "scaled");  // [1,1,3]
+  auto compiled = compile_cpu(g.finish({sum, scaled}), 4);
+  ASSERT_EQ(compiled->max_batch(), 4u);
+  const std::size_t count = 5;  // 4 + 1
+  std::vector<std::unique_ptr<plugin::ISyncInferRequest>> sync;
+  std::vector<std::vector<Tensor>> inputs, outputs, alone;
+  std::vector<plugin::BatchItem> items;
+  for (std::size_t i = 0; i < count; ++i) {
+    sync.push_back(compiled->create_sync_request());
+    inputs.push_back({random_tensor({1, 1, 3}, std::uint32_t(2 * i)), random_tensor({1, 2, 3}, std::uint32_t(2 * i + 1))});
+    outputs.push_back({Tensor(ElementType::f32, {1, 2, 3}), Tensor(ElementType::f32, {1, 1, 3})});
+  }
+  for (std::size_t i = 0; i < count; ++i) items.push_back({sync[i].get(), &inputs[i], &outputs[i], nullptr});
+  compiled->infer_batch(1, items);
+  EXPECT_EQ(compiled->get_property("cpu_batches"), "runs=1 requests=4");
+  for (std::size_t i = 0; i < count; ++i) {
+    ASSERT_FALSE(items[i].error) << "request " << i;
+    std::vector<Tensor> expected;
+    sync[i]->infer(inputs[i], expected);
+    for (std::size_t k = 0; k < 2; ++k)
+      expect_close(expected[k], outputs[i][k], 0, 0, "request " + std::to_string(i) + " output " + std::to_string(k));
   }
 }
 

@@ -67,6 +67,15 @@ class TestGraph {
     graph_->nodes.push_back(n);
     return n.name;
   }
+  // A node with `count` outputs, named "<name>.0", "<name>.1", ...
+  std::vector<std::string> node_with_outputs(const std::string& op, std::vector<std::string> inputs, std::size_t count,
+                                             Attrs attrs, const std::string& name) {
+    node(op, std::move(inputs), std::move(attrs), name);
+    auto& outputs = graph_->nodes.back().outputs;
+    outputs.clear();
+    for (std::size_t k = 0; k < count; ++k) outputs.push_back(name + "." + std::to_string(k));
+    return outputs;
+  }
   Model finish(const std::vector<std::string>& outputs) {
     for (const auto& o : outputs) {
       PortInfo port;
