@@ -10,7 +10,8 @@
 // of the whole phase (reading the model and compiling it with the source
 // weights alive included); "weights" and "act" are what the compiled model
 // reports (weights_bytes, activation_bytes_per_request), "ratio" is
-// rss run / (weights + nireq x (act + scratchpad)). The RSS also holds the
+// rss run / (weights + nireq x (act + scratchpad) + batches, the workers'
+// memory for cross-request batching). The RSS also holds the
 // shared libraries' pages (printed below the table). The figures are clean
 // only for the first phase of the process: once earlier phases freed large
 // blocks, glibc raises its mmap threshold and serves the next source model's
@@ -211,7 +212,7 @@ int main(int argc, char** argv) {
                   100.0 * top1_agreement(core, name, device, agreement));
   }
   std::printf("rss run / all: peak RSS (VmHWM) of the THROUGHPUT phase after / including read + compile; ratio = "
-              "rss run / (weights + nireq x (act + scratchpad)); %.1f MiB of the RSS are mapped files (shared "
+              "rss run / (weights + nireq x (act + scratchpad) + batches); %.1f MiB of the RSS are mapped files (shared "
               "libraries)%s\n",
               mib(double(rss_file)),
               models.size() > 1 || latency_phase ? "; memory is clean for the first phase of the process only "
