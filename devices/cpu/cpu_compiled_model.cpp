@@ -111,18 +111,21 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     OmpThreadsScope scope(threads);
     static_program_ = programs_.get(shapes, threads);
   }
+  programs_.fix_thread_counts();  // other team sizes run these programs (as after seal())
   plan_batching(thread_counts);
   compile_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  // Every program a static model needs exists now and holds the weights in its own layouts: drop the
-  // source graph's initializers (the application's Model keeps them while it lives) so the process
-  // does not carry two copies of the weights for the compiled model's lifetime.
-  programs_.seal();
+  // Every program a static model needs exists now (or, with batching, once the builder thread is
+  // done) and holds the weights in its own layouts: drop the source graph's initializers (the
+  // application's Model keeps them while it lives) so the process does not carry two copies of the
+  // weights for the compiled model's lifetime.
+  if (batch_.batch <= 1) programs_.seal();
   auto ports = std::make_shared<ir::Graph>(model_.graph());
   ports->initializers.clear();
   model_ = Model(std::move(ports));
   log().debug("CPU: compiled '{}' in {:.1f} ms: {} steps, arena {} KiB (naive {} KiB), weights {} KiB; {}",
               model_.name(), compile_ms_, static_program_->steps.size(), static_program_->arena_bytes / 1024,
-              static_program_->naive_bytes / 1024, held_weight_bytes() / 1024, config_.plan.to_string());
+              static_program_->naive_bytes / 1024, held_weight_bytes(false) / 1024, config_.plan.to_string());
+  if (batch_.batch > 1) start_batch_builder(thread_counts);  // last: nothing may throw after it starts
 }
 
 void CpuCompiledModel::plan_batching(const std::set<int>& thread_counts) {
@@ -135,14 +138,38 @@ void CpuCompiledModel::plan_batching(const std::set<int>& thread_counts) {
   batch_sizes_.push_back(batch_.batch);
   for (std::size_t b = std::bit_floor(std::size_t(batch_.batch - 1)); b >= 1; b /= 2) batch_sizes_.push_back(b);
   programs_.reserve(thread_counts.size() * batch_sizes_.size());
-  for (int threads : thread_counts) {
-    OmpThreadsScope scope(threads);
-    for (std::size_t b : batch_sizes_)
-      if (b > 1) stacked_programs_.insert(programs_.get(stacked_shapes(b), threads).get());  // weights pooled
-  }
   batch_workers_.resize(config_.plan.streams.size());
-  log().debug("CPU: '{}' batching: {}; {} weight memories shared between programs", model_.name(), batch_.reason,
-              programs_.shared_constants());
+}
+
+void CpuCompiledModel::start_batch_builder(const std::set<int>& thread_counts) {
+  // The stacked programs are built after compile_model returns (resnet50: ~350 ms more, oneDNN's
+  // Winograd F(4x4) weight transform for batches), on a thread of their own; until they are ready,
+  // infer_batch runs its items one by one. Their weights come from the pool (program_builder.hpp).
+  stacked_done_ = stacked_promise_.get_future().share();
+  stacked_builder_ = std::thread([this, thread_counts, model_name = model_.name()] {  // model_ is ports only now
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      for (int threads : thread_counts) {
+        OmpThreadsScope scope(threads);
+        for (std::size_t b : batch_sizes_)
+          if (b > 1) stacked_programs_.insert(programs_.get(stacked_shapes(b), threads).get());
+      }
+      stacked_ready_.store(true, std::memory_order_release);
+    } catch (const std::exception& e) {
+      stacked_error_ = e.what();
+      log().warn("CPU: '{}': building the batch programs failed, requests run one by one: {}", model_name,
+                 stacked_error_);
+    }
+    programs_.seal();
+    stacked_build_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    log().debug("CPU: '{}' batching: {}; batch programs built in {:.1f} ms, {} weight memories shared", model_name,
+                batch_.reason, stacked_build_ms_, programs_.shared_constants());
+    stacked_promise_.set_value();
+  });
+}
+
+void CpuCompiledModel::wait_for_batch_programs() const {
+  if (stacked_done_.valid()) stacked_done_.wait();
 }
 
 std::vector<Shape> CpuCompiledModel::stacked_shapes(std::size_t batch) const {
@@ -158,7 +185,9 @@ struct CpuCompiledModel::BatchWorker {
   std::map<std::size_t, std::vector<Tensor>> outputs;            // stacked outputs by size
 };
 
-CpuCompiledModel::~CpuCompiledModel() = default;
+CpuCompiledModel::~CpuCompiledModel() {
+  if (stacked_builder_.joinable()) stacked_builder_.join();
+}
 
 CpuCompiledModel::BatchWorker& CpuCompiledModel::batch_worker(unsigned worker) {
   std::lock_guard lock(workers_mutex_);
@@ -173,6 +202,10 @@ CpuCompiledModel::BatchWorker& CpuCompiledModel::batch_worker(unsigned worker) {
 }
 
 void CpuCompiledModel::infer_batch(unsigned worker, std::vector<plugin::BatchItem>& items) {
+  if (!stacked_ready_.load(std::memory_order_acquire)) {  // still building (or failed): one by one
+    for (auto& item : items) run_alone(item);
+    return;
+  }
   BatchWorker& w = batch_worker(worker);
   for (std::size_t first = 0; first < items.size();) {
     const std::size_t left = items.size() - first;
@@ -180,14 +213,23 @@ void CpuCompiledModel::infer_batch(unsigned worker, std::vector<plugin::BatchIte
         *std::find_if(batch_sizes_.begin(), batch_sizes_.end(), [&](std::size_t b) { return b <= left; });
     const auto chunk = std::span(items).subspan(first, size);
     first += size;
+    if (size == 1) {  // the request's own program and state
+      run_alone(chunk[0]);
+      continue;
+    }
     try {
-      if (size == 1)  // the request's own program and state
-        chunk[0].request->infer(*chunk[0].inputs, *chunk[0].outputs);
-      else
-        reporting_dnnl_errors([&] { run_stacked(w, chunk); });
+      reporting_dnnl_errors([&] { run_stacked(w, chunk); });
     } catch (...) {
       for (auto& item : chunk) item.error = std::current_exception();
     }
+  }
+}
+
+void CpuCompiledModel::run_alone(plugin::BatchItem& item) {
+  try {
+    item.request->infer(*item.inputs, *item.outputs);
+  } catch (...) {
+    item.error = std::current_exception();
   }
 }
 
@@ -281,7 +323,15 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
   if (name == "optimal_number_of_infer_requests")
     return to_property_string(std::int64_t(plan.streams.size() * batch_.batch));
   if (name == "max_batch_size") return to_property_string(std::int64_t(batch_.batch));
-  if (name == "batching") return batch_.reason;
+  // What depends on the batch programs answers once they are built (at most a few hundred ms after
+  // compile_model returned).
+  static const std::set<std::string> after_batch_programs = {
+      "batching", "cpu_batch_build_ms", "cpu_program_cache", "weights_bytes", "activation_bytes_per_request",
+      "naive_activation_bytes_per_request", "scratchpad_bytes_per_request", "batch_activation_bytes"};
+  if (after_batch_programs.count(name)) wait_for_batch_programs();
+  if (name == "batching")
+    return stacked_error_.empty() ? batch_.reason : "off: building the batch programs failed: " + stacked_error_;
+  if (name == "cpu_batch_build_ms") return to_property_string(stacked_build_ms_);
   if (name == "cpu_batches")  // stacked inferences run so far and the requests they carried
     return "runs=" + std::to_string(stacked_runs_.load()) + " requests=" + std::to_string(stacked_requests_.load());
   if (name == "execution_devices") return "CPU";
@@ -322,7 +372,7 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
     return out;
   }
   if (name == "supported_properties")
-    return "optimal_number_of_infer_requests,max_batch_size,batching,cpu_batches,execution_devices,num_streams,inference_num_threads,performance_mode,"
+    return "optimal_number_of_infer_requests,max_batch_size,batching,cpu_batches,cpu_batch_build_ms,execution_devices,num_streams,inference_num_threads,performance_mode,"
            "inference_precision,enable_cpu_pinning,cpu_isa,cpu_convolution,cpu_stream_plan,cpu_compile_ms,cpu_plan,cpu_arena_bytes,"
            "cpu_naive_activation_bytes,cpu_program_cache,cpu_worker_affinity,weights_bytes,"
            "activation_bytes_per_request,naive_activation_bytes_per_request,scratchpad_bytes_per_request,batch_activation_bytes";

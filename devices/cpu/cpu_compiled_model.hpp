@@ -6,6 +6,8 @@
 // Sync requests may run on any worker; they keep their per-program state
 // (arena, bound memories) themselves.
 #include <atomic>
+#include <future>
+#include <thread>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -66,12 +68,26 @@ class CpuCompiledModel : public plugin::ICompiledModel, public std::enable_share
   BatchWorker& batch_worker(unsigned worker);
   // One stacked inference of `chunk` (2..max_batch items) in `w`'s arena.
   void run_stacked(BatchWorker& w, std::span<plugin::BatchItem> chunk);
-  // Chooses the batch (static models) and builds the stacked programs for it.
+  // The request's own program and state (errors go to the item).
+  static void run_alone(plugin::BatchItem& item);
+  // The stacked programs, built by stacked_builder_ after the constructor returns (it seals the
+  // cache when done). stacked_programs_ and stacked_error_ are written by it alone and read only
+  // once stacked_ready_ (acquire) or stacked_done_ says it finished.
+  std::thread stacked_builder_;
+  std::atomic<bool> stacked_ready_{false};
+  std::string stacked_error_;
+  double stacked_build_ms_ = 0;
+  std::promise<void> stacked_promise_;
+  std::shared_future<void> stacked_done_;
+  void wait_for_batch_programs() const;
+  // Chooses the batch (static models) and the stacked sizes to build for it.
   void plan_batching(const std::set<int>& thread_counts);
+  // Starts stacked_builder_ (below).
+  void start_batch_builder(const std::set<int>& thread_counts);
   // The static input shapes with dimension 0 = `batch`.
   std::vector<Shape> stacked_shapes(std::size_t batch) const;
   std::vector<Shape> input_shapes_;  // static models: the model's input shapes
-  std::set<const Program*> stacked_programs_;  // the batch programs (not a request's own)
+  std::set<const Program*> stacked_programs_;  // the batch programs (not a request's own); see below
   // Max over the stacked programs of `field` (arena, scratchpad); 0 without batching.
   std::size_t stacked_bytes(std::size_t Program::*field) const;
   std::atomic<std::uint64_t> stacked_runs_{0}, stacked_requests_{0};  // the "cpu_batches" property

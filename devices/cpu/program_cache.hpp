@@ -24,12 +24,17 @@ class ProgramCache {
   ProgramCache(std::shared_ptr<const ir::Graph> graph, BuildOptions options, std::size_t capacity);
   // The program for `shapes` built for `threads` OpenMP threads; builds it on
   // the calling thread when missing (whose OpenMP max-threads must be `threads`).
-  // Once sealed, a missing thread count is answered by the program for the same
-  // shapes with the nearest thread count (the caller runs it with
-  // program->threads OpenMP threads); missing shapes are Error(internal).
+  // Builds run one at a time; lookups of built programs go on meanwhile.
+  // Once sealed (or, for shapes already built, after fix_thread_counts), a
+  // missing thread count is answered by the program for the same shapes with
+  // the nearest thread count (the caller runs it with program->threads OpenMP
+  // threads); once sealed, missing shapes are Error(internal).
   std::shared_ptr<const Program> get(const std::vector<Shape>& shapes, int threads);
   // No more builds: drops the graph. The programs built so far stay.
   void seal();
+  // From now on a missing thread count for shapes already built is answered like after seal()
+  // (the nearest), while new shapes are still built (a static model's batch programs).
+  void fix_thread_counts();
   // The graph programs are built from; null once sealed.
   std::shared_ptr<const ir::Graph> graph() const;
   // The programs held now, most recently used first.
@@ -51,9 +56,18 @@ class ProgramCache {
   std::shared_ptr<const ir::Graph> graph_;  // null once sealed
   std::string name_;                        // the model's, for messages
   BuildOptions options_;
-  ConstantPool pool_;  // weights shared by the programs (same layout, same scales); dropped with the graph
+  ConstantPool pool_;  // weights shared by the programs (same layout, same scales); dropped with the graph;
+                       // used under build_mutex_
   std::size_t capacity_;
-  mutable std::mutex mutex_;
+  mutable std::mutex mutex_;   // entries_, graph_, counters
+  mutable std::mutex build_mutex_;  // one build at a time (pool_); taken before mutex_
+  // Under mutex_: the entry for exactly these shapes and threads (made most recent), or null.
+  std::shared_ptr<const Program> find(const std::vector<Shape>& shapes, int threads);
+  // Under mutex_, sealed: the program for `shapes` with the nearest thread count; Error when none.
+  std::shared_ptr<const Program> nearest(const std::vector<Shape>& shapes, int threads) const;
+  // Under mutex_: whether a miss for `shapes` is answered by nearest() instead of a build.
+  bool answers_with_nearest(const std::vector<Shape>& shapes) const;
+  bool thread_counts_fixed_ = false;
   std::list<Entry> entries_;  // most recently used first
   std::size_t builds_ = 0;
   std::size_t shared_constants_ = 0;  // pool hits before seal()

@@ -188,7 +188,9 @@ std::shared_ptr<cpu::CpuCompiledModel> compile_cpu(const Model& model, std::int6
   config.plan.streams = {{1, {}}, {1, {}}};
   config.plan.pinned = false;
   config.max_batch_size = max_batch_size;
-  return std::make_shared<cpu::CpuCompiledModel>(model, config);
+  auto compiled = std::make_shared<cpu::CpuCompiledModel>(model, config);
+  (void)compiled->get_property("batching");  // answers once the batch programs are built
+  return compiled;
 }
 
 TEST(CpuBatching, AStackedInferenceGivesEveryRequestWhatItGetsAlone) {
@@ -264,6 +266,8 @@ TEST(CpuBatching, ThroughputRequestsThroughTheCoreRunStackedAndGetTheirOwnResult
   EXPECT_EQ(alone.get_property(max_batch_size), 1);
   const auto streams = compiled.get_property(num_streams);
   EXPECT_EQ(compiled.get_property(optimal_number_of_infer_requests), streams * 32);
+  // Built after compile_model returned; reading "batching" waits for them (until then requests run alone).
+  EXPECT_EQ(compiled.get_property("batching").rfind("batch 32: ", 0), 0u) << compiled.get_property("batching");
 
   const std::size_t count = std::size_t(streams * 32);
   std::vector<InferRequest> requests;
