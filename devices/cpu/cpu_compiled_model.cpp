@@ -5,14 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <bit>
 #include <chrono>
-#include <cstring>
 #include <list>
-#include <map>
 #include <optional>
 #include <set>
-#include <span>
 #include <sstream>
 
 #include "autosched/plugin/graph.hpp"
@@ -36,15 +32,6 @@ std::string current_affinity() {
       first = false;
     }
   return out.str();
-}
-
-// Runs `body`, reporting a oneDNN failure as Error(device_failure).
-template <class Body> void reporting_dnnl_errors(Body&& body) {
-  try {
-    body();
-  } catch (const dnnl::error& e) {
-    throw Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what());
-  }
 }
 
 class CpuSyncRequest : public plugin::ISyncInferRequest {
@@ -104,7 +91,6 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     if (s.threads > 1 && !omp_wait_lease_) omp_wait_lease_.emplace();  // barriers: see omp_wait_policy.hpp
   if (!is_static) return;
   const auto start = std::chrono::steady_clock::now();
-  input_shapes_ = shapes;
   std::set<int> thread_counts;
   for (const auto& s : config_.plan.streams) thread_counts.insert(std::max(1, s.threads));
   for (int threads : thread_counts) {
@@ -112,7 +98,7 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
     static_program_ = programs_.get(shapes, threads);
   }
   programs_.fix_thread_counts();  // other team sizes run these programs (as after seal())
-  plan_batching(thread_counts);
+  plan_batching();
   compile_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   // Every program a static model needs exists now (or, with batching, once the builder thread is
   // done) and holds the weights in its own layouts: drop the source graph's initializers (the
@@ -125,148 +111,25 @@ CpuCompiledModel::CpuCompiledModel(Model model, CpuConfig config)
   log().debug("CPU: compiled '{}' in {:.1f} ms: {} steps, arena {} KiB (naive {} KiB), weights {} KiB; {}",
               model_.name(), compile_ms_, static_program_->steps.size(), static_program_->arena_bytes / 1024,
               static_program_->naive_bytes / 1024, held_weight_bytes(false) / 1024, config_.plan.to_string());
-  if (batch_.batch > 1) start_batch_builder(thread_counts);  // last: nothing may throw after it starts
+  if (batch_.batch > 1) {  // its builder seals the cache once the batch programs exist
+    std::vector<ElementType> types;
+    for (const auto& port : model_.inputs()) types.push_back(port.element_type);
+    stacked_ = std::make_unique<StackedPrograms>(programs_, shapes, types, batch_.batch, thread_counts,
+                                                 config_.plan.streams.size(), model_.name());
+  }
 }
 
-void CpuCompiledModel::plan_batching(const std::set<int>& thread_counts) {
+void CpuCompiledModel::plan_batching() {
   const auto requested = config_.max_batch_size;
   const bool wanted = requested > 1 || (requested == 0 && config_.mode == PerformanceMode::THROUGHPUT);
   batch_ = choose_batch(requested, config_.mode, wanted ? batch_blocker(model_) : std::nullopt,
                         held_weight_bytes(false), static_program_->arena_bytes);
-  if (batch_.batch <= 1) return;
-  // Stacked sizes: the batch, the powers of two below it, and 1 (the requests' own programs).
-  batch_sizes_.push_back(batch_.batch);
-  for (std::size_t b = std::bit_floor(std::size_t(batch_.batch - 1)); b >= 1; b /= 2) batch_sizes_.push_back(b);
-  programs_.reserve(thread_counts.size() * batch_sizes_.size());
-  batch_workers_.resize(config_.plan.streams.size());
 }
 
-void CpuCompiledModel::start_batch_builder(const std::set<int>& thread_counts) {
-  // The stacked programs are built after compile_model returns (resnet50: ~350 ms more, oneDNN's
-  // Winograd F(4x4) weight transform for batches), on a thread of their own; until they are ready,
-  // infer_batch runs its items one by one. Their weights come from the pool (program_builder.hpp).
-  stacked_done_ = stacked_promise_.get_future().share();
-  stacked_builder_ = std::thread([this, thread_counts, model_name = model_.name()] {  // model_ is ports only now
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      for (int threads : thread_counts) {
-        OmpThreadsScope scope(threads);
-        for (std::size_t b : batch_sizes_)
-          if (b > 1) stacked_programs_.insert(programs_.get(stacked_shapes(b), threads).get());
-      }
-      stacked_ready_.store(true, std::memory_order_release);
-    } catch (const std::exception& e) {
-      stacked_error_ = e.what();
-      log().warn("CPU: '{}': building the batch programs failed, requests run one by one: {}", model_name,
-                 stacked_error_);
-    }
-    programs_.seal();
-    stacked_build_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    log().debug("CPU: '{}' batching: {}; batch programs built in {:.1f} ms, {} weight memories shared", model_name,
-                batch_.reason, stacked_build_ms_, programs_.shared_constants());
-    stacked_promise_.set_value();
-  });
-}
-
-void CpuCompiledModel::wait_for_batch_programs() const {
-  if (stacked_done_.valid()) stacked_done_.wait();
-}
-
-std::vector<Shape> CpuCompiledModel::stacked_shapes(std::size_t batch) const {
-  auto shapes = input_shapes_;
-  for (auto& shape : shapes) shape[0] = std::int64_t(batch);
-  return shapes;
-}
-
-struct CpuCompiledModel::BatchWorker {
-  std::shared_ptr<std::byte> arena, scratchpad;  // shared by the states: one batch runs at a time
-  std::map<std::size_t, std::unique_ptr<ProgramState>> states;  // by stacked size
-  std::map<std::size_t, std::vector<Tensor>> inputs;             // stacked inputs by size
-  std::map<std::size_t, std::vector<Tensor>> outputs;            // stacked outputs by size
-};
-
-CpuCompiledModel::~CpuCompiledModel() {
-  if (stacked_builder_.joinable()) stacked_builder_.join();
-}
-
-CpuCompiledModel::BatchWorker& CpuCompiledModel::batch_worker(unsigned worker) {
-  std::lock_guard lock(workers_mutex_);
-  if (worker >= batch_workers_.size()) batch_workers_.resize(worker + 1);
-  auto& slot = batch_workers_[worker];
-  if (!slot) {
-    slot = std::make_unique<BatchWorker>();
-    slot->arena = ProgramState::allocate_shared(stacked_bytes(&Program::arena_bytes));
-    slot->scratchpad = ProgramState::allocate_shared(stacked_bytes(&Program::scratchpad_bytes));
-  }
-  return *slot;
-}
+CpuCompiledModel::~CpuCompiledModel() = default;
 
 void CpuCompiledModel::infer_batch(unsigned worker, std::vector<plugin::BatchItem>& items) {
-  if (!stacked_ready_.load(std::memory_order_acquire)) {  // still building (or failed): one by one
-    for (auto& item : items) run_alone(item);
-    return;
-  }
-  BatchWorker& w = batch_worker(worker);
-  for (std::size_t first = 0; first < items.size();) {
-    const std::size_t left = items.size() - first;
-    const std::size_t size =
-        *std::find_if(batch_sizes_.begin(), batch_sizes_.end(), [&](std::size_t b) { return b <= left; });
-    const auto chunk = std::span(items).subspan(first, size);
-    first += size;
-    if (size == 1) {  // the request's own program and state
-      run_alone(chunk[0]);
-      continue;
-    }
-    try {
-      reporting_dnnl_errors([&] { run_stacked(w, chunk); });
-    } catch (...) {
-      for (auto& item : chunk) item.error = std::current_exception();
-    }
-  }
-}
-
-void CpuCompiledModel::run_alone(plugin::BatchItem& item) {
-  try {
-    item.request->infer(*item.inputs, *item.outputs);
-  } catch (...) {
-    item.error = std::current_exception();
-  }
-}
-
-void CpuCompiledModel::run_stacked(BatchWorker& w, std::span<plugin::BatchItem> chunk) {
-  static const std::atomic<bool> never_cancelled{false};
-  const std::size_t size = chunk.size();
-  const int threads = omp_get_max_threads();
-  auto program = programs_.get(stacked_shapes(size), threads);
-  std::optional<OmpThreadsScope> team;  // a sealed cache may answer for another team size
-  if (program->threads != threads) team.emplace(program->threads);
-  auto& state = w.states[size];
-  if (!state || &state->program() != program.get()) state = std::make_unique<ProgramState>(program, w.arena, w.scratchpad);
-  auto& inputs = w.inputs[size];
-  if (inputs.empty())
-    for (std::size_t k = 0; k < input_shapes_.size(); ++k)
-      inputs.emplace_back(model_.inputs()[k].element_type, stacked_shapes(size)[k]);
-  for (std::size_t k = 0; k < inputs.size(); ++k) {  // sample i at offset i x (one sample's bytes)
-    auto* dst = static_cast<std::byte*>(inputs[k].data());
-    const std::size_t bytes = inputs[k].byte_size() / size;
-    for (std::size_t i = 0; i < size; ++i) std::memcpy(dst + i * bytes, (*chunk[i].inputs)[k].data(), bytes);
-  }
-  auto& outputs = w.outputs[size];
-  state->run(inputs, outputs, never_cancelled);
-  stacked_runs_.fetch_add(1, std::memory_order_relaxed);
-  stacked_requests_.fetch_add(size, std::memory_order_relaxed);
-  for (std::size_t k = 0; k < outputs.size(); ++k) {
-    Shape one = outputs[k].shape();
-    one[0] = 1;
-    const auto* src = static_cast<const std::byte*>(outputs[k].data());
-    const std::size_t bytes = outputs[k].byte_size() / size;
-    for (std::size_t i = 0; i < size; ++i) {
-      Tensor& out = (*chunk[i].outputs)[k];
-      if (out.empty() || out.element_type() != outputs[k].element_type() || out.shape() != one)
-        out = Tensor(outputs[k].element_type(), one);
-      std::memcpy(out.data(), src + i * bytes, bytes);
-    }
-  }
+  stacked_->run(worker, items);  // max_batch() > 1 only with stacked_
 }
 
 std::size_t CpuCompiledModel::held_weight_bytes(bool with_source) const {
@@ -289,14 +152,7 @@ std::size_t CpuCompiledModel::held_weight_bytes(bool with_source) const {
 std::size_t CpuCompiledModel::per_request_bytes(std::size_t Program::*field) const {
   std::size_t bytes = 0;
   for (const auto& program : programs_.programs())
-    if (!stacked_programs_.count(program.get())) bytes = std::max(bytes, (*program).*field);
-  return bytes;
-}
-
-std::size_t CpuCompiledModel::stacked_bytes(std::size_t Program::*field) const {
-  std::size_t bytes = 0;
-  for (const auto& program : programs_.programs())
-    if (stacked_programs_.count(program.get())) bytes = std::max(bytes, (*program).*field);
+    if (!stacked_ || !stacked_->holds(program.get())) bytes = std::max(bytes, (*program).*field);
   return bytes;
 }
 
@@ -328,12 +184,14 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
   static const std::set<std::string> after_batch_programs = {
       "batching", "cpu_batch_build_ms", "cpu_program_cache", "weights_bytes", "activation_bytes_per_request",
       "naive_activation_bytes_per_request", "scratchpad_bytes_per_request", "batch_activation_bytes"};
-  if (after_batch_programs.count(name)) wait_for_batch_programs();
-  if (name == "batching")
-    return stacked_error_.empty() ? batch_.reason : "off: building the batch programs failed: " + stacked_error_;
-  if (name == "cpu_batch_build_ms") return to_property_string(stacked_build_ms_);
+  if (stacked_ && after_batch_programs.count(name)) stacked_->wait();
+  if (name == "batching") {
+    const std::string failure = stacked_ ? stacked_->error() : "";
+    return failure.empty() ? batch_.reason : "off: building the batch programs failed: " + failure;
+  }
+  if (name == "cpu_batch_build_ms") return to_property_string(stacked_ ? stacked_->build_ms() : 0.0);
   if (name == "cpu_batches")  // stacked inferences run so far and the requests they carried
-    return "runs=" + std::to_string(stacked_runs_.load()) + " requests=" + std::to_string(stacked_requests_.load());
+    return stacked_ ? stacked_->counts() : "runs=0 requests=0";
   if (name == "execution_devices") return "CPU";
   if (name == "num_streams") return to_property_string(std::int64_t(plan.streams.size()));
   if (name == "inference_num_threads") return to_property_string(std::int64_t(plan.total_threads()));
@@ -356,8 +214,7 @@ std::string CpuCompiledModel::get_property(const std::string& name) const {
   if (name == "naive_activation_bytes_per_request")
     return to_property_string(std::int64_t(per_request_bytes(&Program::naive_bytes)));
   if (name == "batch_activation_bytes")  // each worker's arena and scratchpad for stacked requests
-    return to_property_string(std::int64_t(
-        batch_.batch > 1 ? batch_workers_.size() * (stacked_bytes(&Program::arena_bytes) + stacked_bytes(&Program::scratchpad_bytes)) : 0));
+    return to_property_string(std::int64_t(stacked_ ? stacked_->worker_bytes() : 0));
   if (name == "scratchpad_bytes_per_request")
     return to_property_string(std::int64_t(per_request_bytes(&Program::scratchpad_bytes)));
   if (name == "cpu_program_cache") {

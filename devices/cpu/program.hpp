@@ -19,6 +19,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "autosched/error.hpp"
 #include "autosched/plugin/graph.hpp"
 #include "autosched/tensor.hpp"
 
@@ -82,6 +83,15 @@ struct Program {
 
   std::string describe() const;  // one step per line
 };
+
+// Runs `body`, reporting a oneDNN failure as Error(device_failure).
+template <class Body> void reporting_dnnl_errors(Body&& body) {
+  try {
+    body();
+  } catch (const dnnl::error& e) {
+    throw Error(ErrorCode::device_failure, std::string("CPU: oneDNN failed: ") + e.what());
+  }
+}
 
 // Per-request execution state for one Program.
 class ProgramState {
