@@ -29,14 +29,16 @@ std::string IDevice::get_property(const std::string& name) const {
                                         "'; supported: " + to_property_string(supported_properties()));
 }
 
-void ICompiledModel::infer_batch(unsigned, std::vector<BatchItem>& items) {
-  for (auto& item : items) {
-    try {
-      item.request->infer(*item.inputs, *item.outputs);
-    } catch (...) {
-      item.error = std::current_exception();
-    }
+void infer_alone(BatchItem& item) noexcept {
+  try {
+    item.request->infer(*item.inputs, *item.outputs);
+  } catch (...) {
+    item.error = std::current_exception();
   }
+}
+
+void ICompiledModel::infer_batch(unsigned, std::vector<BatchItem>& items) {
+  for (auto& item : items) infer_alone(item);
 }
 
 bool IDevice::default_candidate() const {

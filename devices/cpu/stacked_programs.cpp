@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstring>
 #include <map>
-#include <optional>
 
 #include "core/logging.hpp"
 #include "devices/cpu/omp_wait_policy.hpp"
@@ -110,7 +109,7 @@ StackedPrograms::Worker& StackedPrograms::worker(unsigned index) {
 
 void StackedPrograms::run(unsigned worker_index, std::vector<plugin::BatchItem>& items) {
   if (!ready_.load(std::memory_order_acquire)) {  // still building (or failed): one by one
-    for (auto& item : items) run_alone(item);
+    for (auto& item : items) plugin::infer_alone(item);
     return;
   }
   Worker& w = worker(worker_index);
@@ -120,7 +119,7 @@ void StackedPrograms::run(unsigned worker_index, std::vector<plugin::BatchItem>&
     const auto chunk = std::span(items).subspan(first, size);
     first += size;
     if (size == 1) {  // the request's own program and state
-      run_alone(chunk[0]);
+      plugin::infer_alone(chunk[0]);
       continue;
     }
     try {
@@ -131,21 +130,11 @@ void StackedPrograms::run(unsigned worker_index, std::vector<plugin::BatchItem>&
   }
 }
 
-void StackedPrograms::run_alone(plugin::BatchItem& item) {
-  try {
-    item.request->infer(*item.inputs, *item.outputs);
-  } catch (...) {
-    item.error = std::current_exception();
-  }
-}
-
 void StackedPrograms::run_stacked(Worker& w, std::span<plugin::BatchItem> chunk) {
   static const std::atomic<bool> never_cancelled{false};
   const std::size_t size = chunk.size();
-  const int threads = omp_get_max_threads();
-  auto program = cache_.get(stacked_shapes(size), threads);
-  std::optional<OmpThreadsScope> team;  // a sealed cache may answer for another team size
-  if (program->threads != threads) team.emplace(program->threads);
+  const ThreadProgram current(cache_, stacked_shapes(size));
+  const auto& program = current.program();
   auto& state = w.states[size];
   if (!state || &state->program() != program.get()) state = std::make_unique<ProgramState>(program, w.arena, w.scratchpad);
   auto& inputs = w.inputs[size];

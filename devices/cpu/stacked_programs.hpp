@@ -53,7 +53,6 @@ class StackedPrograms {
   std::vector<Shape> stacked_shapes(std::size_t batch) const;
   Worker& worker(unsigned index);
   void run_stacked(Worker& w, std::span<plugin::BatchItem> chunk);
-  static void run_alone(plugin::BatchItem& item);
   std::size_t max_bytes(std::size_t Program::*field) const;
 
   ProgramCache& cache_;

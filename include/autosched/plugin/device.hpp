@@ -43,6 +43,10 @@ struct BatchItem {
   std::exception_ptr error;  // set by the device when this item failed (the others may still succeed)
 };
 
+// Runs `item` alone through its request's infer(), recording a failure in item.error; never throws.
+// What ICompiledModel::infer_batch does by default for each item.
+void infer_alone(BatchItem& item) noexcept;
+
 class ICompiledModel {
  public:
   virtual ~ICompiledModel() = default;
