@@ -44,12 +44,8 @@ class CpuSyncRequest : public plugin::ISyncInferRequest {
     shapes.reserve(inputs.size());
     for (const auto& t : inputs) shapes.push_back(t.shape());
     reporting_dnnl_errors([&] {
-      const int threads = omp_get_max_threads();
-      auto program = model_->programs().get(shapes, threads);
-      // A sealed cache may answer with a program built for another team size: run it with its own.
-      std::optional<OmpThreadsScope> team;
-      if (program->threads != threads) team.emplace(program->threads);
-      state_for(program).run(inputs, outputs, cancel_);
+      const ThreadProgram current(model_->programs(), shapes);
+      state_for(current.program()).run(inputs, outputs, cancel_);
     });
   }
   void cancel() override { cancel_ = true; }

@@ -1,5 +1,7 @@
 #include "devices/cpu/program_cache.hpp"
 
+#include <omp.h>
+
 #include <cstdlib>
 
 #include "autosched/error.hpp"
@@ -117,6 +119,12 @@ std::size_t ProgramCache::size() const {
 std::size_t ProgramCache::builds() const {
   std::lock_guard lock(mutex_);
   return builds_;
+}
+
+ThreadProgram::ThreadProgram(ProgramCache& cache, const std::vector<Shape>& shapes) {
+  const int threads = omp_get_max_threads();
+  program_ = cache.get(shapes, threads);
+  if (program_->threads != threads) team_.emplace(program_->threads);
 }
 
 }  // namespace autosched::cpu

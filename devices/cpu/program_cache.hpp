@@ -12,9 +12,11 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "devices/cpu/omp_wait_policy.hpp"
 #include "devices/cpu/program_builder.hpp"
 
 namespace autosched::cpu {
@@ -71,6 +73,21 @@ class ProgramCache {
   std::list<Entry> entries_;  // most recently used first
   std::size_t builds_ = 0;
   std::size_t shared_constants_ = 0;  // pool hits before seal()
+};
+
+// The program a calling thread runs for `shapes`: ProgramCache::get for the thread's OpenMP team
+// size. When the cache answers with a program built for another size (sealed, or thread counts
+// fixed), the thread's team takes the program's size for this object's lifetime.
+class ThreadProgram {
+ public:
+  ThreadProgram(ProgramCache& cache, const std::vector<Shape>& shapes);
+  ThreadProgram(const ThreadProgram&) = delete;
+  ThreadProgram& operator=(const ThreadProgram&) = delete;
+  const std::shared_ptr<const Program>& program() const { return program_; }
+
+ private:
+  std::shared_ptr<const Program> program_;
+  std::optional<OmpThreadsScope> team_;
 };
 
 }  // namespace autosched::cpu
