@@ -119,7 +119,7 @@ inline constexpr ReadOnlyProperty<std::vector<std::string>> device_capabilities{
 // Memory of a compiled model, in bytes, for devices that report it (the CPU
 // does; others answer Error(not_found)). A process running n requests at once
 // needs about weights_bytes + n * (activation_bytes_per_request +
-// scratchpad_bytes_per_request) for the compiled model.
+// scratchpad_bytes_per_request) + batch_activation_bytes for the compiled model.
 // weights_bytes: the weights it holds after compile, in the layouts its kernels
 // read (reordered / packed), each buffer counted once; a model with dynamic
 // shapes also keeps the source weights to build programs for new shapes.
@@ -131,6 +131,9 @@ inline constexpr ReadOnlyProperty<std::int64_t> naive_activation_bytes_per_reque
     "naive_activation_bytes_per_request"};
 // Kernel workspace each infer request allocates besides its arena.
 inline constexpr ReadOnlyProperty<std::int64_t> scratchpad_bytes_per_request{"scratchpad_bytes_per_request"};
+// With cross-request batching (max_batch_size): the arenas and scratchpads the
+// workers use for stacked requests, all workers together; 0 without batching.
+inline constexpr ReadOnlyProperty<std::int64_t> batch_activation_bytes{"batch_activation_bytes"};
 
 // Checks that every key is known and writable and every value parses; throws
 // Error(invalid_argument) naming the first bad key/value and the allowed values.
