@@ -1,6 +1,5 @@
 #include "core/request_executor.hpp"
 
-#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -27,15 +26,17 @@ unsigned RequestExecutor::current_worker() noexcept { return this_worker; }
 struct RequestExecutor::State {
   std::mutex mutex;
   std::condition_variable ready;
-  std::deque<std::function<void()>> jobs;  // empty function = stop
-  std::atomic<std::size_t> waiting{0};     // submitted jobs not yet popped
+  std::deque<std::function<void()>> jobs;  // submitted, not yet popped; empty function = stop
 
-  void push(std::function<void()> job) {
+  // Queues `job` unless `limit` > 0 jobs already wait.
+  bool push(std::function<void()> job, std::size_t limit) {
     {
       std::lock_guard lock(mutex);
+      if (limit > 0 && jobs.size() >= limit) return false;
       jobs.push_back(std::move(job));
     }
     ready.notify_one();
+    return true;
   }
   std::function<void()> pop() {
     std::unique_lock lock(mutex);
@@ -64,7 +65,6 @@ RequestExecutor::RequestExecutor(unsigned workers, std::function<void(unsigned)>
       for (;;) {
         std::function<void()> job = state->pop();
         if (!job) return;
-        state->waiting.fetch_sub(1, std::memory_order_relaxed);
         job();
       }
     });
@@ -72,7 +72,7 @@ RequestExecutor::RequestExecutor(unsigned workers, std::function<void(unsigned)>
 }
 
 RequestExecutor::~RequestExecutor() {
-  for (std::size_t i = 0; i < threads_.size(); ++i) state_->push({});
+  for (std::size_t i = 0; i < threads_.size(); ++i) state_->push({}, 0);
   const auto self = std::this_thread::get_id();
   for (auto& t : threads_) {
     if (t.get_id() == self)
@@ -82,19 +82,8 @@ RequestExecutor::~RequestExecutor() {
   }
 }
 
-void RequestExecutor::submit(std::function<void()> job) {
-  state_->waiting.fetch_add(1, std::memory_order_relaxed);
-  state_->push(std::move(job));
-}
+void RequestExecutor::submit(std::function<void()> job) { state_->push(std::move(job), 0); }
 
-bool RequestExecutor::try_submit(std::function<void()> job) {
-  const auto waiting = state_->waiting.fetch_add(1, std::memory_order_relaxed);
-  if (max_queued_ > 0 && waiting >= max_queued_) {
-    state_->waiting.fetch_sub(1, std::memory_order_relaxed);
-    return false;
-  }
-  state_->push(std::move(job));
-  return true;
-}
+bool RequestExecutor::try_submit(std::function<void()> job) { return state_->push(std::move(job), max_queued_); }
 
 }  // namespace autosched::detail
