@@ -222,7 +222,7 @@ class ProgramBuilder {
     const auto key = pool_source(data, source, scales, scale_mask);
     const auto pooled = pool_->layout_of(key);
     if (!pooled || pool_->holds(key, pd.weights_desc())) return;
-    // Not among Winograd kernels: walking oneDNN 2.7's Winograd implementation list crashed now and
+    // Not among Winograd kernels: walking oneDNN 2.6's Winograd implementation list crashed now and
     // then inside dnnl_primitive_desc_iterator_next (resnet50 batch programs), and F(2x2) only takes
     // batch 1 while F(4x4) only takes larger batches, so there is nothing to find there.
     if (pooled->data.format_kind == dnnl_format_kind_wino || pd.weights_desc().data.format_kind == dnnl_format_kind_wino)

@@ -25,12 +25,17 @@ std::shared_ptr<const Program> ProgramCache::find(const std::vector<Shape>& shap
   return nullptr;
 }
 
+std::shared_ptr<const Program> ProgramCache::answer(const std::vector<Shape>& shapes, int threads) {
+  if (auto hit = find(shapes, threads)) return hit;
+  if (answers_with_nearest(shapes)) return nearest(shapes, threads);
+  return nullptr;
+}
+
 std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shapes, int threads) {
   std::shared_ptr<const ir::Graph> graph;
   {
     std::lock_guard lock(mutex_);
-    if (auto hit = find(shapes, threads)) return hit;
-    if (answers_with_nearest(shapes)) return nearest(shapes, threads);
+    if (auto program = answer(shapes, threads)) return program;
     graph = graph_;
   }
   // One build at a time (the pool is not thread-safe; concurrent requests for the same new shape
@@ -38,8 +43,7 @@ std::shared_ptr<const Program> ProgramCache::get(const std::vector<Shape>& shape
   std::lock_guard build(build_mutex_);
   {
     std::lock_guard lock(mutex_);
-    if (auto hit = find(shapes, threads)) return hit;
-    if (answers_with_nearest(shapes)) return nearest(shapes, threads);  // sealed while this thread waited
+    if (auto program = answer(shapes, threads)) return program;  // built, or sealed, while this thread waited
   }
   auto built = build_program(*graph, shapes, options_, &pool_);
   std::const_pointer_cast<Program>(built)->threads = threads;

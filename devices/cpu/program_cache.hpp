@@ -69,6 +69,8 @@ class ProgramCache {
   std::shared_ptr<const Program> nearest(const std::vector<Shape>& shapes, int threads) const;
   // Under mutex_: whether a miss for `shapes` is answered by nearest() instead of a build.
   bool answers_with_nearest(const std::vector<Shape>& shapes) const;
+  // Under mutex_: find(), else nearest() where a miss is answered so; null when a build is needed.
+  std::shared_ptr<const Program> answer(const std::vector<Shape>& shapes, int threads);
   bool thread_counts_fixed_ = false;
   std::list<Entry> entries_;  // most recently used first
   std::size_t builds_ = 0;

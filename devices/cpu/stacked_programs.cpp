@@ -133,13 +133,14 @@ void StackedPrograms::run(unsigned worker_index, std::vector<plugin::BatchItem>&
 void StackedPrograms::run_stacked(Worker& w, std::span<plugin::BatchItem> chunk) {
   static const std::atomic<bool> never_cancelled{false};
   const std::size_t size = chunk.size();
-  const ThreadProgram current(cache_, stacked_shapes(size));
+  const auto shapes = stacked_shapes(size);
+  const ThreadProgram current(cache_, shapes);
   const auto& program = current.program();
   auto& state = w.states[size];
   if (!state || &state->program() != program.get()) state = std::make_unique<ProgramState>(program, w.arena, w.scratchpad);
   auto& inputs = w.inputs[size];
   if (inputs.empty())
-    for (std::size_t k = 0; k < input_shapes_.size(); ++k) inputs.emplace_back(input_types_[k], stacked_shapes(size)[k]);
+    for (std::size_t k = 0; k < shapes.size(); ++k) inputs.emplace_back(input_types_[k], shapes[k]);
   for (std::size_t k = 0; k < inputs.size(); ++k) {  // sample i at offset i x (one sample's bytes)
     auto* dst = static_cast<std::byte*>(inputs[k].data());
     const std::size_t bytes = inputs[k].byte_size() / size;
