@@ -23,51 +23,36 @@ constexpr long kRoundsPerCheck = 1 << 20;
 constexpr int kChains = 12;
 
 #if defined(__x86_64__)
-#define AUTOSCHED_FMA_CHAINS(FMA, ACC)                                                                   \
-  for (long r = 0; r < rounds; ++r) {                                                                     \
-    a0 = FMA(a0, m, c); a1 = FMA(a1, m, c); a2 = FMA(a2, m, c); a3 = FMA(a3, m, c);                       \
-    a4 = FMA(a4, m, c); a5 = FMA(a5, m, c); a6 = FMA(a6, m, c); a7 = FMA(a7, m, c);                       \
-    a8 = FMA(a8, m, c); a9 = FMA(a9, m, c); a10 = FMA(a10, m, c); a11 = FMA(a11, m, c);                   \
-  }                                                                                                       \
-  return ACC(a0) + ACC(a1) + ACC(a2) + ACC(a3) + ACC(a4) + ACC(a5) + ACC(a6) + ACC(a7) + ACC(a8) +      \
-         ACC(a9) + ACC(a10) + ACC(a11);
-
-// Sums through memory: GCC 12's _mm512_reduce_add_ps warns (-Wuninitialized) inside its own header.
-__attribute__((target("avx512f"))) float sum16(__m512 v) {
-  alignas(64) float f[16];
-  _mm512_store_ps(f, v);
-  float s = 0;
-  for (float x : f) s += x;
-  return s;
-}
+// The body of one kernel for vector type V: distinct starting values (identical chains would be
+// merged into one by the compiler), then the chains, then the sum of every lane through memory
+// (GCC 12's _mm512_reduce_add_ps warns, -Wuninitialized, inside its own header).
+#define AUTOSCHED_FMA_KERNEL(V, SET1, FMA, STORE)                                                          \
+  V a0 = SET1(seed), a1 = SET1(seed + 1e-3f), a2 = SET1(seed + 2e-3f), a3 = SET1(seed + 3e-3f);           \
+  V a4 = SET1(seed + 4e-3f), a5 = SET1(seed + 5e-3f), a6 = SET1(seed + 6e-3f), a7 = SET1(seed + 7e-3f);   \
+  V a8 = SET1(seed + 8e-3f), a9 = SET1(seed + 9e-3f), a10 = SET1(seed + 10e-3f), a11 = SET1(seed + 11e-3f); \
+  const V m = SET1(0.9999999f), c = SET1(1e-7f);                                                            \
+  for (long r = 0; r < rounds; ++r) {                                                                       \
+    a0 = FMA(a0, m, c); a1 = FMA(a1, m, c); a2 = FMA(a2, m, c); a3 = FMA(a3, m, c);                         \
+    a4 = FMA(a4, m, c); a5 = FMA(a5, m, c); a6 = FMA(a6, m, c); a7 = FMA(a7, m, c);                         \
+    a8 = FMA(a8, m, c); a9 = FMA(a9, m, c); a10 = FMA(a10, m, c); a11 = FMA(a11, m, c);                     \
+  }                                                                                                         \
+  alignas(64) float lanes[kChains][sizeof(V) / sizeof(float)];                                              \
+  STORE(lanes[0], a0); STORE(lanes[1], a1); STORE(lanes[2], a2); STORE(lanes[3], a3);                       \
+  STORE(lanes[4], a4); STORE(lanes[5], a5); STORE(lanes[6], a6); STORE(lanes[7], a7);                       \
+  STORE(lanes[8], a8); STORE(lanes[9], a9); STORE(lanes[10], a10); STORE(lanes[11], a11);                   \
+  float sum = 0;                                                                                            \
+  for (const auto& chain : lanes)                                                                           \
+    for (float x : chain) sum += x;                                                                         \
+  return sum;
 
 __attribute__((target("avx512f"))) float fma_avx512(long rounds, float seed) {
-  // Distinct starting values: identical chains would be merged into one by the compiler.
-  __m512 a0 = _mm512_set1_ps(seed), a1 = _mm512_set1_ps(seed + 1e-3f), a2 = _mm512_set1_ps(seed + 2e-3f),
-         a3 = _mm512_set1_ps(seed + 3e-3f), a4 = _mm512_set1_ps(seed + 4e-3f), a5 = _mm512_set1_ps(seed + 5e-3f),
-         a6 = _mm512_set1_ps(seed + 6e-3f), a7 = _mm512_set1_ps(seed + 7e-3f), a8 = _mm512_set1_ps(seed + 8e-3f),
-         a9 = _mm512_set1_ps(seed + 9e-3f), a10 = _mm512_set1_ps(seed + 10e-3f), a11 = _mm512_set1_ps(seed + 11e-3f);
-  const __m512 m = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-7f);
-  AUTOSCHED_FMA_CHAINS(_mm512_fmadd_ps, sum16)
-}
-
-__attribute__((target("avx2,fma"))) float sum8(__m256 v) {
-  alignas(32) float f[8];
-  _mm256_store_ps(f, v);
-  float s = 0;
-  for (float x : f) s += x;
-  return s;
+  AUTOSCHED_FMA_KERNEL(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_store_ps)
 }
 
 __attribute__((target("avx2,fma"))) float fma_avx2(long rounds, float seed) {
-  __m256 a0 = _mm256_set1_ps(seed), a1 = _mm256_set1_ps(seed + 1e-3f), a2 = _mm256_set1_ps(seed + 2e-3f),
-         a3 = _mm256_set1_ps(seed + 3e-3f), a4 = _mm256_set1_ps(seed + 4e-3f), a5 = _mm256_set1_ps(seed + 5e-3f),
-         a6 = _mm256_set1_ps(seed + 6e-3f), a7 = _mm256_set1_ps(seed + 7e-3f), a8 = _mm256_set1_ps(seed + 8e-3f),
-         a9 = _mm256_set1_ps(seed + 9e-3f), a10 = _mm256_set1_ps(seed + 10e-3f), a11 = _mm256_set1_ps(seed + 11e-3f);
-  const __m256 m = _mm256_set1_ps(0.9999999f), c = _mm256_set1_ps(1e-7f);
-  AUTOSCHED_FMA_CHAINS(_mm256_fmadd_ps, sum8)
+  AUTOSCHED_FMA_KERNEL(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_store_ps)
 }
-#undef AUTOSCHED_FMA_CHAINS
+#undef AUTOSCHED_FMA_KERNEL
 #endif
 
 float fma_scalar(long rounds, float seed) {
