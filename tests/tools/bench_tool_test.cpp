@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <ostream>
 #include <sstream>
 
 #include "tool_process.hpp"
@@ -257,6 +258,10 @@ struct BadInput {
   std::vector<std::string> args;
   std::string message;  // a part of the one-line error
 };
+// Names the ctest cases by their arguments.
+void PrintTo(const BadInput& input, std::ostream* os) {
+  for (const auto& a : input.args) *os << a << ' ';
+}
 
 class BenchBadInput : public ::testing::TestWithParam<BadInput> {};
 
