@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 
 #include "tests/unit/sim_test_support.hpp"
 
@@ -97,6 +98,12 @@ struct BadProfile {
   const char* field;  // must appear in the message
   const char* valid;  // what is valid, must appear in the message
 };
+// Names the ctest cases by field and what is valid (without quotes, which ctest names do not need).
+void PrintTo(const BadProfile& bad, std::ostream* os) {
+  for (const std::string part : {bad.field, " ", bad.valid})
+    for (char c : part)
+      if (c != '\'' && c != '"') *os << c;
+}
 
 class SimProfileRejects : public ::testing::TestWithParam<BadProfile> {};
 
