@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <ostream>
 #include <sstream>
 
 #include "tool_process.hpp"
@@ -252,15 +251,6 @@ TEST_F(BenchTool, LoadConfigEntriesOfOtherDevicesBecomeDeviceProperties) {
   EXPECT_NE(r.err.find("device_properties entry 'OCL.9' names no candidate device; candidates: SIM.fast_gpu, CPU"),
             std::string::npos)
       << r.err;
-}
-
-struct BadInput {
-  std::vector<std::string> args;
-  std::string message;  // a part of the one-line error
-};
-// Names the ctest cases by their arguments.
-void PrintTo(const BadInput& input, std::ostream* os) {
-  for (const auto& a : input.args) *os << a << ' ';
 }
 
 class BenchBadInput : public ::testing::TestWithParam<BadInput> {};

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
-#include <ostream>
 #include <string>
 
 #include "tool_process.hpp"
@@ -103,15 +102,6 @@ TEST_F(CpuModels, GivenPeakIsWhatPercentagesAreOf) {
   EXPECT_DOUBLE_EQ(throughput.at("percent_of_peak").get<double>(), throughput.at("gflops").get<double>());
   EXPECT_DOUBLE_EQ(throughput.at("gflops").get<double>(),
                    rows[0].at("gflop_per_inference").get<double>() * throughput.at("inferences_per_s").get<double>());
-}
-
-struct BadInput {
-  std::vector<std::string> args;
-  std::string message;  // a part of the one-line error
-};
-// Names the ctest cases by their arguments.
-void PrintTo(const BadInput& input, std::ostream* os) {
-  for (const auto& a : input.args) *os << a << ' ';
 }
 
 class CpuModelsBadInput : public ::testing::TestWithParam<BadInput> {};

@@ -2,6 +2,7 @@
 // Runs the tool binaries as child processes for the tools tests and checks
 // their outputs (report schema, SVG well-formedness) independently of the
 // tools' own code, so a bug in the tool cannot hide in a shared checker.
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,15 @@ std::string check_report(const nlohmann::json& report);
 // element, balanced and properly nested tags, quoted attributes, no raw '<'
 // or unescaped '&' in text; otherwise the first problem.
 std::string check_xml(const std::string& text);
+
+// A bad command line and a part of the one-line error it must give.
+struct BadInput {
+  std::vector<std::string> args;
+  std::string message;
+};
+// Names the parameterised ctest cases by their arguments.
+inline void PrintTo(const BadInput& input, std::ostream* os) {
+  for (const auto& a : input.args) *os << a << ' ';
+}
 
 }  // namespace autosched::tools_test
