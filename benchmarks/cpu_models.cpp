@@ -191,6 +191,7 @@ nlohmann::json row_json(const Row& r, double peak_gflops, bool latency_phase) {
                       {"source", r.source},
                       {"precision", r.precision},
                       {"gflop_per_inference", r.gflops},
+                      {"read_ms", r.read_ms},
                       {"throughput_hint", {{"nireq", r.requests},
                                            {"inferences_per_s", r.throughput},
                                            {"gflops", r.gflops * r.throughput},
@@ -201,7 +202,6 @@ nlohmann::json row_json(const Row& r, double peak_gflops, bool latency_phase) {
                                   {"weights_bytes", r.memory.weights_bytes},
                                   {"activation_bytes_per_request", r.memory.activation_bytes_per_request},
                                   {"ratio", r.memory.ratio(r.memory.run_peak_rss)}}}};
-  j["read_ms"] = r.read_ms;
   if (latency_phase)
     j["latency_hint"] = {{"compile_ms", r.compile_ms}, {"first_inference_ms", r.first_ms}, {"p50_ms", r.p50},
                          {"p99_ms", r.p99}};
@@ -345,13 +345,14 @@ int run(const Options& o) {
         {"schema", "autosched-cpu-models/1"},
         {"device", o.device},
         {"seconds_per_phase", o.seconds},
-        {"fp32_peak", {{"gflops", peak},
-                       {"source", o.peak > 0 ? "given" : "measured"},
-                       {"threads", measured.threads},
-                       {"isa", measured.isa}}},
+        {"fp32_peak", {{"gflops", peak}, {"source", o.peak > 0 ? "given" : "measured"}}},
         {"rows", rows},
         {"bf16_agreement", agreements},
         {"hardware", autosched::tools::hardware_fingerprint(core)}};
+    if (o.peak <= 0) {  // how it was measured; a given peak has no threads or ISA of its own
+      report["fp32_peak"]["threads"] = measured.threads;
+      report["fp32_peak"]["isa"] = measured.isa;
+    }
     autosched::tools::write_json_file(o.json_path, report);
     std::printf("wrote %s\n", o.json_path.c_str());
   }

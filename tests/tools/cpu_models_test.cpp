@@ -59,6 +59,7 @@ TEST_F(CpuModels, BuiltinAndOnnxRowsOfTheSameModelInTheReport) {
   EXPECT_EQ(report.at("fp32_peak").at("source"), "measured");
   EXPECT_GT(report.at("fp32_peak").at("gflops").get<double>(), 0.0);
   EXPECT_GE(report.at("fp32_peak").at("threads").get<int>(), 1);
+  EXPECT_FALSE(report.at("fp32_peak").at("isa").get<std::string>().empty());
   EXPECT_TRUE(report.at("hardware").contains("cpu"));
   const auto& rows = report.at("rows");
   ASSERT_EQ(rows.size(), 2u) << rows.dump(2);
@@ -94,6 +95,7 @@ TEST_F(CpuModels, GivenPeakIsWhatPercentagesAreOf) {
   const auto report = nlohmann::json::parse(read_text(report_path));
   EXPECT_EQ(report.at("fp32_peak").at("source"), "given");
   EXPECT_EQ(report.at("fp32_peak").at("gflops").get<double>(), 100.0);
+  EXPECT_FALSE(report.at("fp32_peak").contains("isa"));  // nothing was measured
   const auto& rows = report.at("rows");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].at("source"), "onnx");
